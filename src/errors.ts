@@ -1,0 +1,68 @@
+/**
+ * The one error catalog: every failure the factory reports carries a stable string code, and the
+ * HTTP status comes from this table alone (mapped to a response in `frontends/http/error-hook.ts`).
+ */
+
+/** Stable error codes → HTTP status. Codes are part of the public API: never rename one. */
+export const ERROR_CATALOG = {
+  SCHEMATIC_INVALID: 400,
+  SCHEMATIC_NOT_FOUND: 404,
+  BODY_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA: 415,
+  PATH_INVALID: 400,
+  VERSION_INVALID: 400,
+  VERSION_UNAVAILABLE: 404,
+  EXTENSION_UNAVAILABLE: 400,
+  EXTENSION_INVALID: 400,
+  OVERLAY_UNAVAILABLE: 400,
+  PROFILE_INVALID: 400,
+  SECUREBOOT_DISABLED: 400,
+  RANGE_NOT_SATISFIABLE: 416,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  UPSTREAM_UNAVAILABLE: 502,
+  UPSTREAM_AUTH: 502,
+  UPSTREAM_TIMEOUT: 504,
+  DIGEST_MISMATCH: 502,
+  MANIFEST_TOO_LARGE: 502,
+  BUILD_FAILED: 500,
+  BUILD_TIMEOUT: 504,
+  BUSY: 503,
+  NOT_READY: 503,
+  CONFIG_INVALID: 500,
+  INTERNAL: 500,
+} as const satisfies Record<string, number>;
+
+/** A stable error code from {@link ERROR_CATALOG}. */
+export type ErrorCode = keyof typeof ERROR_CATALOG;
+
+/** A failure with a stable code, a message meant for the user, and an optional cause for the logs. */
+export class FactoryError extends Error {
+  readonly code: ErrorCode;
+  /** Extra response headers (e.g. `Content-Range` on a 416). */
+  readonly headers: Readonly<Record<string, string>>;
+
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; headers?: Record<string, string> } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'FactoryError';
+    this.code = code;
+    this.headers = options.headers ?? {};
+  }
+
+  /** HTTP status for this error's code. */
+  get status(): number {
+    return ERROR_CATALOG[this.code];
+  }
+}
+
+/** True when `e` is a {@link FactoryError} (optionally with one of the given codes). */
+export function isFactoryError(e: unknown, ...codes: ErrorCode[]): e is FactoryError {
+  return e instanceof FactoryError && (codes.length === 0 || codes.includes(e.code));
+}
+
+/** Wraps anything thrown into a FactoryError, keeping FactoryErrors as they are. */
+export function toFactoryError(e: unknown): FactoryError {
+  if (e instanceof FactoryError) return e;
+  const message = e instanceof Error ? e.message : String(e);
+  return new FactoryError('INTERNAL', `internal error: ${message}`, { cause: e });
+}
