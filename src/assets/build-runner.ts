@@ -1,0 +1,117 @@
+/**
+ * Runs builds for the asset cache: one build per key at a time (single-flight), at most N builds
+ * at once (semaphore), each detached from the requests that wait for it and bounded by a timeout.
+ * A waiter that goes away stops waiting; the build goes on for the others (and the cache). A failed
+ * build is never cached; the next request starts a fresh one.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { AssetCache, CachedAsset } from '../cache/asset-cache.js';
+import { FactoryError, toFactoryError } from '../errors.js';
+import { type Logger, silentLogger } from '../util/logger.js';
+import { Semaphore } from '../util/semaphore.js';
+import { SingleFlight } from '../util/single-flight.js';
+
+/** Produces the asset file inside `workDir`; must honour `signal`. */
+export type BuildFn = (workDir: string, signal: AbortSignal) => Promise<string>;
+
+/** Options of {@link BuildRunner}. */
+export interface BuildRunnerOptions {
+  cache: AssetCache;
+  maxConcurrency: number;
+  timeoutMs: number;
+  /** Scratch root; each build gets a fresh directory below it, removed afterwards. */
+  workRoot: string;
+  log?: Logger;
+}
+
+/** Counters for tests, metrics and benchmarks. */
+export interface BuildStats {
+  builds: number;
+  failures: number;
+  cacheHits: number;
+}
+
+/** Single-flight, bounded, detached builds in front of an AssetCache. */
+export class BuildRunner {
+  readonly #o: BuildRunnerOptions;
+  readonly #log: Logger;
+  readonly #flight = new SingleFlight<string, CachedAsset>();
+  readonly #semaphore: Semaphore;
+  readonly stats: BuildStats = { builds: 0, failures: 0, cacheHits: 0 };
+
+  constructor(options: BuildRunnerOptions) {
+    this.#o = options;
+    this.#log = options.log ?? silentLogger;
+    this.#semaphore = new Semaphore(options.maxConcurrency);
+  }
+
+  /** Builds in flight and queued (for `/readyz`-style introspection and metrics). */
+  get load(): { active: number; waiting: number; inflight: number } {
+    return { ...this.#semaphore.stats, inflight: this.#flight.size };
+  }
+
+  /** Returns the cached asset for `key`, building it with `build` on a miss. */
+  async get(key: string, build: BuildFn, waiterSignal?: AbortSignal): Promise<CachedAsset> {
+    const hit = await this.#o.cache.get(key);
+    if (hit) {
+      this.stats.cacheHits++;
+      return hit;
+    }
+    const shared = this.#flight.do(key, () => this.#buildAndCache(key, build));
+    return waiterSignal ? raceAbort(shared, waiterSignal) : shared;
+  }
+
+  async #buildAndCache(key: string, build: BuildFn): Promise<CachedAsset> {
+    // Another waiter may have finished this key between our cache miss and joining the flight.
+    const hit = await this.#o.cache.get(key);
+    if (hit) return hit;
+    // A ref'd timer (unlike AbortSignal.timeout) keeps the process alive while a build is stuck.
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(new Error('build timeout')), this.#o.timeoutMs);
+    const signal = timeout.signal;
+    return this.#semaphore.run(async () => {
+      const workDir = await mkdtemp(join(this.#o.workRoot, 'build-'));
+      const started = Date.now();
+      this.stats.builds++;
+      try {
+        const file = await build(workDir, signal);
+        const asset = await this.#o.cache.put(key, file);
+        this.#log.info({ key, size: asset.size, ms: Date.now() - started }, 'asset built');
+        return asset;
+      } catch (e) {
+        this.stats.failures++;
+        if (signal.aborted) {
+          throw new FactoryError('BUILD_TIMEOUT', `build did not finish within ${Math.round(this.#o.timeoutMs / 1000)} s`, {
+            cause: e,
+          });
+        }
+        const fe = toFactoryError(e);
+        this.#log.error({ key, code: fe.code, err: fe.message }, 'asset build failed');
+        throw fe;
+      } finally {
+        clearTimeout(timer);
+        await rm(workDir, { recursive: true, force: true });
+      }
+    }, signal).finally(() => clearTimeout(timer));
+  }
+}
+
+/** Resolves/rejects with `p`, or rejects early when `signal` aborts (the work itself goes on). */
+function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}

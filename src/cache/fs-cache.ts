@@ -1,0 +1,182 @@
+/**
+ * Filesystem AssetCache (the embedded default). Content-addressed blobs under `blobs/<sha256>`,
+ * one small JSON record per key under `keys/`, both written atomically (temp + rename). Blobs are
+ * re-hashed the first time this process serves them; a mismatch deletes the entry (a miss, never
+ * corrupt bytes served). Total size is bounded: least recently used keys are evicted past maxBytes.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { copyFile, mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { tempPathFor, writeFileAtomic } from '../util/atomic-file.js';
+import { type Logger, silentLogger } from '../util/logger.js';
+import type { AssetCache, CachedAsset } from './asset-cache.js';
+
+interface KeyRecord {
+  sha256: string;
+  sha512: string;
+  size: number;
+  lastUsed: number;
+}
+
+const KEY = /^[a-f0-9]{64}$/;
+
+/** Hashes a file with sha256 and sha512 in one read. */
+export async function hashFile(path: string): Promise<{ sha256: string; sha512: string; size: number }> {
+  const a = createHash('sha256');
+  const b = createHash('sha512');
+  let size = 0;
+  for await (const chunk of createReadStream(path)) {
+    const buf = chunk as Buffer;
+    a.update(buf);
+    b.update(buf);
+    size += buf.length;
+  }
+  return { sha256: a.digest('hex'), sha512: b.digest('hex'), size };
+}
+
+/** Options of {@link FsAssetCache}. */
+export interface FsAssetCacheOptions {
+  dir: string;
+  maxBytes: number;
+  log?: Logger;
+  now?: () => number;
+}
+
+/** A size-bounded, verified, content-addressed asset cache on local disk. */
+export class FsAssetCache implements AssetCache {
+  readonly #dir: string;
+  readonly #maxBytes: number;
+  readonly #log: Logger;
+  readonly #now: () => number;
+  readonly #index = new Map<string, KeyRecord>();
+  readonly #verified = new Set<string>();
+  #loaded: Promise<void> | undefined;
+
+  constructor(options: FsAssetCacheOptions) {
+    this.#dir = options.dir;
+    this.#maxBytes = options.maxBytes;
+    this.#log = options.log ?? silentLogger;
+    this.#now = options.now ?? Date.now;
+  }
+
+  #blobPath(sha256: string): string {
+    return join(this.#dir, 'blobs', sha256);
+  }
+
+  #keyPath(key: string): string {
+    return join(this.#dir, 'keys', key.slice(0, 2), `${key}.json`);
+  }
+
+  /** Loads the key index from disk once (survives restarts). */
+  #load(): Promise<void> {
+    this.#loaded ??= (async () => {
+      const root = join(this.#dir, 'keys');
+      for (const shard of await readdir(root).catch(() => [] as string[])) {
+        for (const file of await readdir(join(root, shard)).catch(() => [] as string[])) {
+          const key = file.replace(/\.json$/, '');
+          if (!KEY.test(key)) continue;
+          try {
+            const rec = JSON.parse(await readFile(join(root, shard, file), 'utf8')) as KeyRecord;
+            this.#index.set(key, rec);
+          } catch {
+            await rm(join(root, shard, file), { force: true });
+          }
+        }
+      }
+    })();
+    return this.#loaded;
+  }
+
+  /** Total bytes of distinct blobs referenced by keys. */
+  get usedBytes(): number {
+    const seen = new Map<string, number>();
+    for (const r of this.#index.values()) seen.set(r.sha256, r.size);
+    let total = 0;
+    for (const s of seen.values()) total += s;
+    return total;
+  }
+
+  #asset(key: string, rec: KeyRecord): CachedAsset {
+    const path = this.#blobPath(rec.sha256);
+    return {
+      key,
+      size: rec.size,
+      sha256: rec.sha256,
+      sha512: rec.sha512,
+      open: async (range?: { start: number; end: number }): Promise<Readable> =>
+        range ? createReadStream(path, { start: range.start, end: range.end }) : createReadStream(path),
+    };
+  }
+
+  async #drop(key: string, rec: KeyRecord, why: string): Promise<void> {
+    this.#log.error({ key, sha256: rec.sha256, why }, 'cached asset failed verification; dropping it');
+    this.#index.delete(key);
+    await rm(this.#keyPath(key), { force: true });
+    if (![...this.#index.values()].some((r) => r.sha256 === rec.sha256)) await rm(this.#blobPath(rec.sha256), { force: true });
+    this.#verified.delete(rec.sha256);
+  }
+
+  async get(key: string): Promise<CachedAsset | undefined> {
+    if (!KEY.test(key)) return undefined;
+    await this.#load();
+    const rec = this.#index.get(key);
+    if (!rec) return undefined;
+    const st = await stat(this.#blobPath(rec.sha256)).catch(() => undefined);
+    if (!st || st.size !== rec.size) {
+      await this.#drop(key, rec, st ? `size ${st.size} ≠ ${rec.size}` : 'blob missing');
+      return undefined;
+    }
+    if (!this.#verified.has(rec.sha256)) {
+      const actual = await hashFile(this.#blobPath(rec.sha256));
+      if (actual.sha256 !== rec.sha256) {
+        await this.#drop(key, rec, `sha256 ${actual.sha256}`);
+        return undefined;
+      }
+      this.#verified.add(rec.sha256);
+    }
+    rec.lastUsed = this.#now();
+    return this.#asset(key, rec);
+  }
+
+  async put(key: string, path: string): Promise<CachedAsset> {
+    if (!KEY.test(key)) throw new Error(`invalid asset cache key ${JSON.stringify(key)}`);
+    await this.#load();
+    const sums = await hashFile(path);
+    const blob = this.#blobPath(sums.sha256);
+    await mkdir(join(this.#dir, 'blobs'), { recursive: true });
+    if (!(await stat(blob).catch(() => undefined))) {
+      const tmp = tempPathFor(blob);
+      try {
+        await rename(path, tmp).catch(async () => copyFile(path, tmp));
+        await rename(tmp, blob);
+      } catch (e) {
+        await rm(tmp, { force: true });
+        throw e;
+      }
+    }
+    this.#verified.add(sums.sha256);
+    const rec: KeyRecord = { ...sums, lastUsed: this.#now() };
+    await writeFileAtomic(this.#keyPath(key), JSON.stringify(rec));
+    this.#index.set(key, rec);
+    await this.#evict(key);
+    return this.#asset(key, rec);
+  }
+
+  /** Evicts least recently used keys (never `keep`) until the cache fits in maxBytes. */
+  async #evict(keep: string): Promise<void> {
+    if (this.usedBytes <= this.#maxBytes) return;
+    const order = [...this.#index.entries()].filter(([k]) => k !== keep).sort((a, b) => a[1].lastUsed - b[1].lastUsed);
+    for (const [key, rec] of order) {
+      if (this.usedBytes <= this.#maxBytes) break;
+      this.#index.delete(key);
+      await rm(this.#keyPath(key), { force: true });
+      if (![...this.#index.values()].some((r) => r.sha256 === rec.sha256)) {
+        await rm(this.#blobPath(rec.sha256), { force: true });
+        this.#verified.delete(rec.sha256);
+      }
+      this.#log.info({ key, size: rec.size }, 'evicted cached asset');
+    }
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * The configuration schema: every knob with its default. Validated once at start; a bad value
+ * fails with a message naming the key (see `load.ts`).
+ */
+import { z } from 'zod';
+import { parseDuration, parseSize } from './units.js';
+
+const size = (def: string) =>
+  z
+    .union([z.number(), z.string()])
+    .default(def)
+    .transform((v, ctx) => {
+      const n = parseSize(v);
+      if (n === undefined) {
+        ctx.addIssue({ code: 'custom', message: `invalid size ${JSON.stringify(v)} (use e.g. 256KiB, 20GiB)` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const duration = (def: string) =>
+  z
+    .union([z.number(), z.string()])
+    .default(def)
+    .transform((v, ctx) => {
+      const n = parseDuration(v);
+      if (n === undefined) {
+        ctx.addIssue({ code: 'custom', message: `invalid duration ${JSON.stringify(v)} (use e.g. 30s, 15m, 1h)` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const listen = z
+  .string()
+  .default('127.0.0.1:8080')
+  .refine((s) => /^(\[[0-9a-fA-F:.]+\]|[^:\s[\]]*):\d{1,5}$/.test(s) && Number(s.slice(s.lastIndexOf(':') + 1)) <= 65535, {
+    message: 'expected HOST:PORT (e.g. 127.0.0.1:8080, [::1]:8080, 0.0.0.0:80)',
+  });
+
+const httpUrl = z.string().refine((s) => {
+  try {
+    const u = new URL(s);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.host !== '';
+  } catch {
+    return false;
+  }
+}, 'expected an absolute http(s) URL with a host');
+
+const registryRepo = (registry: string, namespace: string, repository: string) =>
+  z
+    .strictObject({
+      registry: z.string().min(1).default(registry),
+      namespace: z.string().default(namespace),
+      repository: z.string().min(1).default(repository),
+      insecure: z.boolean().default(false),
+    })
+    .prefault({});
+
+/** The full configuration schema. */
+export const configSchema = z
+  .strictObject({
+    http: z
+      .strictObject({
+        listen,
+        externalURL: httpUrl.optional(),
+        externalPXEURL: httpUrl.optional(),
+        allowedOrigins: z.array(z.string()).default(['*']),
+        bodyLimit: size('256KiB'),
+        requestTimeout: duration('30m'),
+      })
+      .prefault({}),
+    dataDir: z.string().min(1).default('./data'),
+    log: z
+      .strictObject({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      })
+      .prefault({}),
+    schematics: z
+      .strictObject({
+        store: z.enum(['filesystem', 'registry']).default('filesystem'),
+        registry: registryRepo('ghcr.io', 'siderolabs/image-factory', 'schematics'),
+        cacheCapacity: z.number().int().min(0).default(100_000),
+        negativeTTL: duration('30s'),
+      })
+      .prefault({}),
+    build: z
+      .strictObject({
+        minTalosVersion: z.string().default('1.2.0'),
+        brokenTalosVersions: z.array(z.string()).default([]),
+        maxConcurrency: z.number().int().min(1).max(64).default(2),
+        timeout: duration('20m'),
+        schematicExtension: z.enum(['schematic', 'flavor']).default('schematic'),
+      })
+      .prefault({}),
+    artifacts: z
+      .strictObject({
+        /** Where release inputs come from: a registry, or a local OCI layout directory (air-gapped). */
+        source: z.enum(['registry', 'oci-layout']).default('registry'),
+        layoutDir: z.string().optional(),
+        core: z
+          .strictObject({
+            registry: z.string().min(1).default('ghcr.io'),
+            namespace: z.string().default(''),
+            insecure: z.boolean().default(false),
+            components: z
+              .strictObject({
+                installerBase: z.string().default('siderolabs/installer-base'),
+                installer: z.string().default('siderolabs/installer'),
+                imager: z.string().default('siderolabs/imager'),
+                extensionManifest: z.string().default('siderolabs/extensions'),
+                overlayManifest: z.string().default('siderolabs/overlays'),
+              })
+              .prefault({}),
+          })
+          .prefault({}),
+        talosVersionRecheckInterval: duration('15m'),
+        maxManifestSize: size('4MiB'),
+        requestTimeout: duration('5m'),
+        retries: z.number().int().min(0).max(20).default(4),
+      })
+      .prefault({}),
+    cache: z
+      .strictObject({
+        store: z.enum(['filesystem', 'registry']).default('filesystem'),
+        maxBytes: size('20GiB'),
+        registry: registryRepo('ghcr.io', 'siderolabs/image-factory', 'cache'),
+      })
+      .prefault({}),
+  })
+  .prefault({});
+
+/** Configuration as given (before defaults). */
+export type ConfigInput = z.input<typeof configSchema>;
+/** Validated configuration with every default filled in. */
+export type Config = z.output<typeof configSchema>;

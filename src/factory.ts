@@ -1,0 +1,123 @@
+/**
+ * The composition root: builds every component from a validated Config. Nothing else in the code
+ * base constructs long-lived components, so tests build a whole factory with a temp data dir.
+ */
+import { resolve, join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config/schema.js';
+import { buildHttpApp } from './frontends/http/server.js';
+import { registerVersionRoutes } from './frontends/http/routes/versions.js';
+import type { ImageSource } from './release/image-source.js';
+import { LayoutImageSource } from './release/layout-source.js';
+import { ReleaseSource } from './release/release-source.js';
+import { FactoryError } from './errors.js';
+import { CachedSchematicStore } from './storage/cached-store.js';
+import { FsSchematicStore } from './storage/fs-store.js';
+import { SchematicService } from './storage/schematic-service.js';
+import type { SchematicStore } from './storage/schematic-store.js';
+import { factoryVersion } from './version.js';
+import type { Logger } from './util/logger.js';
+
+/** A built factory: the HTTP app plus lifecycle. */
+export interface Factory {
+  readonly config: Config;
+  readonly app: FastifyInstance;
+  readonly schematics: SchematicService;
+  readonly release: ReleaseSource;
+  /** Starts listening on `config.http.listen`; returns the bound address (port 0 → actual port). */
+  listen(): Promise<{ host: string; port: number; url: string }>;
+  close(): Promise<void>;
+}
+
+/** Optional overrides, for tests and alternative deployments. */
+export interface FactoryOverrides {
+  schematicStore?: SchematicStore;
+  imageSource?: ImageSource;
+}
+
+/** The ImageSource release inputs are read from, per `artifacts.source`. */
+function buildImageSource(config: Config): ImageSource {
+  if (config.artifacts.source === 'oci-layout') {
+    if (!config.artifacts.layoutDir) {
+      throw new FactoryError('CONFIG_INVALID', 'config key "artifacts.layoutDir": required when artifacts.source is oci-layout');
+    }
+    return new LayoutImageSource(config.artifacts.layoutDir);
+  }
+  const what = 'registry source (not wired yet)';
+  const fail = (): never => {
+    throw new FactoryError('UPSTREAM_UNAVAILABLE', `${what}: unavailable`);
+  };
+  return { description: what, listTags: async () => fail(), getManifest: async () => fail(), fetchBlob: async () => fail() };
+}
+
+function splitListen(listen: string): { host: string; port: number } {
+  const i = listen.lastIndexOf(':');
+  const host = listen.slice(0, i).replace(/^\[(.*)\]$/, '$1');
+  return { host: host === '' ? '0.0.0.0' : host, port: Number(listen.slice(i + 1)) };
+}
+
+/** Builds the whole factory from configuration. */
+export async function createFactory(config: Config, overrides: FactoryOverrides = {}): Promise<Factory> {
+  const dataDir = resolve(config.dataDir);
+  let ready = false;
+
+  // The app's logger is created by Fastify; stores log through a late-bound adapter to it.
+  let appLog: Logger | undefined;
+  const log: Logger = {
+    info: (o, m) => appLog?.info(o, m),
+    warn: (o, m) => appLog?.warn(o, m),
+    error: (o, m) => appLog?.error(o, m),
+    debug: (o, m) => appLog?.debug(o, m),
+  };
+
+  const backing = overrides.schematicStore ?? new FsSchematicStore(join(dataDir, 'schematics'), log);
+  const store = new CachedSchematicStore(backing, {
+    capacity: config.schematics.cacheCapacity,
+    negativeTtlMs: config.schematics.negativeTTL,
+  });
+  const schematics = new SchematicService(store);
+
+  const release = new ReleaseSource({
+    images: overrides.imageSource ?? buildImageSource(config),
+    components: config.artifacts.core.components,
+    namespace: config.artifacts.core.namespace,
+    registry: config.artifacts.core.registry,
+    policy: { minVersion: config.build.minTalosVersion, broken: config.build.brokenTalosVersions },
+    recheckMs: config.artifacts.talosVersionRecheckInterval,
+    cacheDir: join(dataDir, 'cache'),
+    log,
+  });
+
+  const app = buildHttpApp({
+    version: factoryVersion(),
+    logLevel: config.log.level,
+    bodyLimit: config.http.bodyLimit,
+    requestTimeoutMs: config.http.requestTimeout,
+    allowedOrigins: config.http.allowedOrigins,
+    schematics,
+    ready: () => ready,
+    routes: [(a) => registerVersionRoutes(a, release)],
+  });
+  appLog = app.log;
+  await app.ready();
+  ready = true;
+
+  return {
+    config,
+    app,
+    schematics,
+    release,
+    async listen() {
+      const { host, port } = splitListen(config.http.listen);
+      await app.listen({ host, port });
+      const addr = app.server.address();
+      const bound = typeof addr === 'object' && addr ? addr.port : port;
+      const urlHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
+      return { host, port: bound, url: `http://${urlHost}:${bound}` };
+    },
+    async close() {
+      ready = false;
+      await app.close();
+    },
+  };
+}

@@ -1,0 +1,98 @@
+/**
+ * Streams a cached asset over HTTP: Content-Type/Length/Disposition, strong ETag (the sha256),
+ * If-None-Match → 304, single byte ranges (206, or 416 with `Content-Range: bytes *\/size`),
+ * If-Range, HEAD without a body. Multi-range requests get the whole asset (allowed by RFC 9110).
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { CachedAsset } from '../../cache/asset-cache.js';
+import { FactoryError } from '../../errors.js';
+
+/** A byte range, inclusive. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+/**
+ * Parses a Range header for a resource of `size` bytes: undefined = serve everything,
+ * 'unsatisfiable' = 416.
+ */
+export function parseRange(header: string | undefined, size: number): ByteRange | 'unsatisfiable' | undefined {
+  if (!header) return undefined;
+  const m = /^\s*bytes\s*=\s*(.+)$/i.exec(header);
+  if (!m?.[1]) return undefined; // unknown unit: ignore the header
+  const specs = m[1].split(',');
+  if (specs.length !== 1) return undefined;
+  const spec = (specs[0] ?? '').trim();
+  const r = /^(\d*)-(\d*)$/.exec(spec);
+  if (!r || (r[1] === '' && r[2] === '')) return undefined;
+  if (r[1] === '') {
+    const suffix = Number(r[2]);
+    if (suffix === 0) return 'unsatisfiable';
+    return { start: Math.max(0, size - suffix), end: size - 1 };
+  }
+  const start = Number(r[1]);
+  const end = r[2] === '' ? size - 1 : Math.min(Number(r[2]), size - 1);
+  if (r[2] !== '' && Number(r[2]) < start) return undefined; // syntactically invalid: ignore
+  if (start >= size) return 'unsatisfiable';
+  return { start, end };
+}
+
+function etagMatches(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  if (header.trim() === '*') return true;
+  return header.split(',').some((t) => t.trim().replace(/^W\//, '') === etag);
+}
+
+/** How to present the asset. */
+export interface DeliveryInfo {
+  contentType: string;
+  filename: string;
+}
+
+/** Quotes a filename for Content-Disposition (ASCII fallback + RFC 5987 form for others). */
+export function contentDisposition(filename: string): string {
+  const ascii = filename.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
+  if (ascii === filename) return `attachment; filename="${filename}"`;
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(filename)}`;
+}
+
+/** Sends `asset` as the response to `request`. */
+export async function deliverAsset(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  asset: CachedAsset,
+  info: DeliveryInfo,
+): Promise<FastifyReply> {
+  const etag = `"${asset.sha256}"`;
+  reply
+    .header('ETag', etag)
+    .header('Accept-Ranges', 'bytes')
+    .header('Cache-Control', 'public, max-age=31536000, immutable')
+    .header('Content-Disposition', contentDisposition(info.filename))
+    .type(info.contentType);
+
+  if (etagMatches(request.headers['if-none-match'], etag)) return reply.code(304).send();
+
+  const ifRange = request.headers['if-range'];
+  const rangeHeader = ifRange === undefined || ifRange === etag ? request.headers.range : undefined;
+  const range = parseRange(rangeHeader, asset.size);
+  if (range === 'unsatisfiable') {
+    throw new FactoryError('RANGE_NOT_SATISFIABLE', `range "${rangeHeader}" is not satisfiable for ${asset.size} bytes`, {
+      headers: { 'Content-Range': `bytes */${asset.size}` },
+    });
+  }
+  const isHead = request.method === 'HEAD';
+  if (range) {
+    reply.code(206).header('Content-Range', `bytes ${range.start}-${range.end}/${asset.size}`);
+    reply.header('Content-Length', String(range.end - range.start + 1));
+    return isHead ? reply.send() : reply.send(await asset.open(range));
+  }
+  reply.code(200).header('Content-Length', String(asset.size));
+  return isHead ? reply.send() : reply.send(await asset.open());
+}
+
+/** The `<sha>  <filename>\n` checksum file body (sha256sum/sha512sum format). */
+export function checksumBody(asset: CachedAsset, algorithm: 'sha256' | 'sha512', filename: string): string {
+  return `${algorithm === 'sha256' ? asset.sha256 : asset.sha512}  ${filename}\n`;
+}

@@ -1,0 +1,338 @@
+/**
+ * The release source: which Talos versions exist, their extension/overlay catalogs, and the
+ * verified local inputs (kernel, initramfs, EFI stubs) of one (version, arch), all read through an
+ * ImageSource (registry or OCI layout) and cached on local disk.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { FactoryError } from '../errors.js';
+import { parseManifest, type Descriptor, type ImageManifest } from '../oci/manifest.js';
+import { selectPlatform } from '../oci/platform.js';
+import { type Logger, silentLogger } from '../util/logger.js';
+import { SingleFlight } from '../util/single-flight.js';
+import { BlobStore } from './blob-store.js';
+import {
+  EXTENSION_ALIASES,
+  parseDescriptions,
+  parseImageDigests,
+  parseOverlays,
+  repositoryPath,
+  type ExtensionEntry,
+  type OverlayEntry,
+} from './catalog.js';
+import { extractLayers, type LayerFile } from './extract.js';
+import type { ImageSource } from './image-source.js';
+import { compareVersions, offeredVersions, parseReleaseVersion, type VersionPolicy } from './versions.js';
+
+/** CPU architectures the factory builds for. */
+export type Arch = 'amd64' | 'arm64';
+
+/** Component repositories (paths below the namespace). */
+export interface Components {
+  imager: string;
+  installer: string;
+  installerBase: string;
+  extensionManifest: string;
+  overlayManifest: string;
+}
+
+/** Options of {@link ReleaseSource}. */
+export interface ReleaseSourceOptions {
+  images: ImageSource;
+  components: Components;
+  namespace: string;
+  /** Registry host shown in catalog `ref`s (what users would pull from). */
+  registry: string;
+  policy: VersionPolicy;
+  recheckMs: number;
+  /** Local cache root: `blobs/` and `artifacts/` live below it. */
+  cacheDir: string;
+  log?: Logger;
+  now?: () => number;
+}
+
+/** Verified local boot inputs of one release for one arch. */
+export interface ReleaseInputs {
+  version: string;
+  arch: Arch;
+  /** Digest of the imager manifest these files came from (part of asset cache keys). */
+  imagerDigest: string;
+  kernel: string;
+  initramfs: string;
+  systemdStub: string | undefined;
+  systemdBoot: string | undefined;
+  /** sha256 hex of every file above, by file name. */
+  sha256: Record<string, string>;
+}
+
+/** A pulled image for one platform: its manifest digest and local layer files. */
+export interface PulledImage {
+  repository: string;
+  digest: string;
+  manifest: ImageManifest;
+  layers: LayerFile[];
+}
+
+const INPUT_FILES = ['vmlinuz', 'initramfs.xz', 'systemd-stub.efi', 'systemd-boot.efi'] as const;
+
+async function sha256File(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+/** Finds, fetches, verifies and caches release inputs. */
+export class ReleaseSource {
+  readonly #o: ReleaseSourceOptions;
+  readonly #log: Logger;
+  readonly #now: () => number;
+  readonly #blobs: BlobStore;
+  #versions: { at: number; list: string[] } | undefined;
+  readonly #versionFlight = new SingleFlight<'versions', string[]>();
+  readonly #catalogs = new Map<string, Promise<ExtensionEntry[]>>();
+  readonly #overlays = new Map<string, Promise<OverlayEntry[]>>();
+  readonly #inputFlight = new SingleFlight<string, ReleaseInputs>();
+  readonly #verifiedInputs = new Map<string, ReleaseInputs>();
+
+  constructor(options: ReleaseSourceOptions) {
+    this.#o = options;
+    this.#log = options.log ?? silentLogger;
+    this.#now = options.now ?? Date.now;
+    this.#blobs = new BlobStore(join(options.cacheDir, 'blobs'));
+  }
+
+  /** Where images are read from (for messages and `/readyz`). */
+  get description(): string {
+    return this.#o.images.description;
+  }
+
+  /** Repository path in the source for a component path (namespace applied). */
+  repo(path: string): string {
+    return this.#o.namespace ? `${this.#o.namespace}/${path}` : path;
+  }
+
+  /** The offered versions, ascending, `v`-prefixed; re-listed after the recheck interval. */
+  async versions(): Promise<string[]> {
+    const cached = this.#versions;
+    if (cached && this.#now() - cached.at < this.#o.recheckMs) return cached.list;
+    return this.#versionFlight.do('versions', async () => {
+      try {
+        const tags = await this.#o.images.listTags(this.repo(this.#o.components.imager));
+        const list = offeredVersions(tags, this.#o.policy);
+        this.#versions = { at: this.#now(), list };
+        return list;
+      } catch (e) {
+        // Serving a slightly stale list beats failing every request while the upstream hiccups.
+        if (cached) {
+          this.#log.warn({ err: e }, 'version re-check failed; keeping the previous list');
+          return cached.list;
+        }
+        throw e;
+      }
+    });
+  }
+
+  /** The configured broken versions, `v`-prefixed. */
+  brokenVersions(): string[] {
+    return this.#o.policy.broken.map((b) => parseReleaseVersion(b)?.tag ?? b);
+  }
+
+  /**
+   * Normalises a version from a URL (`1.5.0` → `v1.5.0`) and checks it is offered:
+   * VERSION_INVALID (400) when malformed, VERSION_UNAVAILABLE (404) when not offered.
+   */
+  async requireVersion(input: string): Promise<string> {
+    const parsed = parseReleaseVersion(input.startsWith('v') ? input : `v${input}`);
+    if (!parsed || /\+/.test(input)) {
+      throw new FactoryError('VERSION_INVALID', `invalid Talos version "${input}": expected vMAJOR.MINOR.PATCH[-PRERELEASE]`);
+    }
+    const list = await this.versions();
+    if (!list.includes(parsed.tag)) {
+      throw new FactoryError('VERSION_UNAVAILABLE', `version ${parsed.tag.slice(1)} is not available`);
+    }
+    return parsed.tag;
+  }
+
+  /** Pulls an image (tag or digest) for a platform: manifest + verified local layer blobs. */
+  async pullImage(repository: string, reference: string, arch: Arch, signal?: AbortSignal): Promise<PulledImage> {
+    const repo = this.repo(repository);
+    const top = await this.#o.images.getManifest(repo, reference, signal);
+    const what = `${repo}@${top.digest}`;
+    let doc = parseManifest(top.bytes, top.mediaType, what);
+    let digest = top.digest;
+    if (doc.kind === 'index') {
+      const desc: Descriptor = selectPlatform(doc, `linux/${arch}`, what);
+      const m = await this.#o.images.getManifest(repo, desc.digest, signal);
+      doc = parseManifest(m.bytes, m.mediaType, `${repo}@${m.digest}`);
+      digest = m.digest;
+      if (doc.kind !== 'manifest') throw new FactoryError('UPSTREAM_UNAVAILABLE', `${what}: nested index for linux/${arch}`);
+    }
+    const layers: LayerFile[] = [];
+    for (const layer of doc.layers) {
+      layers.push({ path: await this.#blobs.ensure(this.#o.images, repo, layer.digest, signal), mediaType: layer.mediaType });
+    }
+    return { repository: repo, digest, manifest: doc, layers };
+  }
+
+  /** Reads small files out of an image (catalogs) into memory. */
+  async #readImageFiles(repository: string, tag: string, files: string[]): Promise<Map<string, string>> {
+    const image = await this.pullImage(repository, tag, 'amd64');
+    const tmp = join(this.#o.cacheDir, 'tmp', `catalog-${process.pid}-${Math.random().toString(36).slice(2)}`);
+    try {
+      await extractLayers(image.layers, tmp);
+      const out = new Map<string, string>();
+      for (const f of files) {
+        const text = await readFile(join(tmp, f), 'utf8').catch(() => undefined);
+        if (text !== undefined) out.set(f, text);
+      }
+      return out;
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  }
+
+  #registryRef(repository: string, tag: string): string {
+    return `${this.#o.registry}/${this.repo(repository)}:${tag}`;
+  }
+
+  /** The official extensions of a version (catalog order); failures are not cached. */
+  extensionCatalog(version: string): Promise<ExtensionEntry[]> {
+    return this.#memo(this.#catalogs, version, async () => {
+      const files = await this.#readImageFiles(this.#o.components.extensionManifest, version, [
+        'image-digests',
+        'descriptions.yaml',
+      ]);
+      const digests = files.get('image-digests');
+      if (digests === undefined) {
+        throw new FactoryError('UPSTREAM_UNAVAILABLE', `extensions catalog ${version} has no image-digests file`);
+      }
+      const descriptions = parseDescriptions(files.get('descriptions.yaml') ?? '');
+      return parseImageDigests(digests).map((img) => ({
+        name: img.repository,
+        ref: this.#registryRef(img.repository, img.tag),
+        digest: img.digest,
+        author: descriptions.get(img.line)?.author ?? '',
+        description: descriptions.get(img.line)?.description ?? '',
+      }));
+    });
+  }
+
+  /** The official overlays of a version (empty before Talos 1.7.0). */
+  overlayCatalog(version: string): Promise<OverlayEntry[]> {
+    const v = parseReleaseVersion(version);
+    const min = parseReleaseVersion('v1.7.0');
+    if (v && min && compareVersions({ ...v, prerelease: [] }, min) < 0) return Promise.resolve([]);
+    return this.#memo(this.#overlays, version, async () => {
+      const files = await this.#readImageFiles(this.#o.components.overlayManifest, version, ['overlays.yaml']);
+      return parseOverlays(files.get('overlays.yaml') ?? '').map((o) => {
+        const ref = o.image.includes('@') ? o.image.slice(0, o.image.indexOf('@')) : o.image;
+        const lastColon = ref.lastIndexOf(':');
+        const repoPart = lastColon > ref.lastIndexOf('/') ? ref.slice(0, lastColon) : ref;
+        return { name: o.name, image: repositoryPath(repoPart), ref: o.image, digest: o.digest };
+      });
+    });
+  }
+
+  /** Resolves official extension names (aliases applied) to catalog entries for `version`. */
+  async resolveExtensions(version: string, names: readonly string[]): Promise<ExtensionEntry[]> {
+    const catalog = await this.extensionCatalog(version);
+    return names.map((requested) => {
+      const found =
+        catalog.find((e) => e.name === requested) ??
+        catalog.find((e) => e.name === EXTENSION_ALIASES[requested]) ??
+        catalog.find((e) => EXTENSION_ALIASES[e.name] === requested);
+      if (!found) {
+        throw new FactoryError(
+          'EXTENSION_UNAVAILABLE',
+          `official extension "${requested}" is not available for Talos version ${version}`,
+        );
+      }
+      return found;
+    });
+  }
+
+  #memo<T>(map: Map<string, Promise<T>>, key: string, load: () => Promise<T>): Promise<T> {
+    const hit = map.get(key);
+    if (hit) return hit;
+    const p = load();
+    map.set(key, p);
+    p.catch(() => map.delete(key));
+    return p;
+  }
+
+  /** Verified local kernel/initramfs/EFI stubs of `version` for `arch`, extracted once. */
+  inputs(version: string, arch: Arch, signal?: AbortSignal): Promise<ReleaseInputs> {
+    const key = `${version}/${arch}`;
+    const ready = this.#verifiedInputs.get(key);
+    if (ready) return Promise.resolve(ready);
+    return this.#inputFlight.do(key, async () => {
+      const image = await this.pullImage(this.#o.components.imager, version, 'amd64', signal);
+      const dir = join(this.#o.cacheDir, 'artifacts', image.digest.replace(':', '-'), arch);
+      let inputs = await this.#loadInputs(dir, version, arch, image.digest);
+      if (!inputs) {
+        await this.#extractInputs(image, arch, dir);
+        inputs = await this.#loadInputs(dir, version, arch, image.digest);
+        if (!inputs) throw new FactoryError('INTERNAL', `inputs of ${version}/${arch} failed verification right after extraction`);
+      }
+      this.#verifiedInputs.set(key, inputs);
+      return inputs;
+    });
+  }
+
+  async #extractInputs(image: PulledImage, arch: Arch, dir: string): Promise<void> {
+    const tmp = `${dir}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+    try {
+      await extractLayers(image.layers, tmp, [`usr/install/${arch}/*`]);
+      const src = join(tmp, 'usr', 'install', arch);
+      const present = new Set(await readdir(src).catch(() => [] as string[]));
+      for (const required of ['vmlinuz', 'initramfs.xz']) {
+        if (!present.has(required)) {
+          throw new FactoryError(
+            'UPSTREAM_UNAVAILABLE',
+            `imager image ${image.repository}@${image.digest} has no usr/install/${arch}/${required}`,
+          );
+        }
+      }
+      const sums: Record<string, string> = {};
+      for (const f of INPUT_FILES) if (present.has(f)) sums[f] = await sha256File(join(src, f));
+      await writeFile(join(src, 'inputs.json'), JSON.stringify({ imager: image.digest, sha256: sums }, null, 2));
+      await rm(dir, { recursive: true, force: true });
+      await mkdir(join(dir, '..'), { recursive: true });
+      await rename(src, dir);
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  }
+
+  async #loadInputs(dir: string, version: string, arch: Arch, imagerDigest: string): Promise<ReleaseInputs | undefined> {
+    let meta: { imager?: string; sha256?: Record<string, string> };
+    try {
+      meta = JSON.parse(await readFile(join(dir, 'inputs.json'), 'utf8')) as typeof meta;
+    } catch {
+      return undefined;
+    }
+    const sums = meta.sha256 ?? {};
+    for (const [file, sum] of Object.entries(sums)) {
+      const path = join(dir, file);
+      const ok = (await stat(path).catch(() => undefined)) && (await sha256File(path)) === sum;
+      if (!ok) {
+        this.#log.error({ dir, file }, 'cached release input failed verification; re-extracting');
+        await rm(dir, { recursive: true, force: true });
+        return undefined;
+      }
+    }
+    if (!sums['vmlinuz'] || !sums['initramfs.xz']) return undefined;
+    return {
+      version,
+      arch,
+      imagerDigest,
+      kernel: join(dir, 'vmlinuz'),
+      initramfs: join(dir, 'initramfs.xz'),
+      systemdStub: sums['systemd-stub.efi'] ? join(dir, 'systemd-stub.efi') : undefined,
+      systemdBoot: sums['systemd-boot.efi'] ? join(dir, 'systemd-boot.efi') : undefined,
+      sha256: sums,
+    };
+  }
+}

@@ -1,0 +1,48 @@
+/** Runs the AssetCache contract against the filesystem cache, plus its LRU bound. */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { FsAssetCache } from '../../src/cache/fs-cache.js';
+import { runAssetCacheContract } from './asset-cache.contract.js';
+
+runAssetCacheContract('filesystem', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'if-cache-'));
+  const make = () => new FsAssetCache({ dir, maxBytes: 1 << 30 });
+  return {
+    cache: make(),
+    reopen: async () => make(),
+    corrupt: async (sha256: string) => {
+      const fh = await open(join(dir, 'blobs', sha256), 'r+');
+      await fh.write(Buffer.from([0xff, 0xfe]), 0, 2, 10);
+      await fh.close();
+    },
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+});
+
+describe('FsAssetCache bounds', () => {
+  it('evicts least recently used entries beyond maxBytes', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'if-cache-'));
+    let now = 0;
+    const cache = new FsAssetCache({ dir, maxBytes: 2500, now: () => ++now });
+    const put = async (n: number) => {
+      const f = join(dir, `in-${n}`);
+      await writeFile(f, randomBytes(1000));
+      const key = randomBytes(32).toString('hex');
+      await cache.put(key, f);
+      return key;
+    };
+    const a = await put(1);
+    const b = await put(2);
+    assert.ok(await cache.get(a)); // a is now more recently used than b
+    const c = await put(3);
+    assert.ok(cache.usedBytes <= 2500);
+    assert.equal(await cache.get(b), undefined, 'b was least recently used');
+    assert.ok(await cache.get(a));
+    assert.ok(await cache.get(c));
+    await rm(dir, { recursive: true, force: true });
+  });
+});

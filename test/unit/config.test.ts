@@ -1,0 +1,71 @@
+/** Configuration: defaults, precedence (file < env < flags), validation naming the key. */
+import assert from 'node:assert/strict';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { loadConfig, validateConfig } from '../../src/config/load.js';
+import { parseDuration, parseSize } from '../../src/config/units.js';
+import { FactoryError } from '../../src/errors.js';
+
+describe('config', () => {
+  it('has sane defaults', () => {
+    const c = loadConfig({}, {});
+    assert.equal(c.http.listen, '127.0.0.1:8080');
+    assert.equal(c.dataDir, './data');
+    assert.equal(c.http.bodyLimit, 256 * 1024);
+    assert.equal(c.build.maxConcurrency, 2);
+    assert.equal(c.schematics.negativeTTL, 30_000);
+    assert.equal(c.artifacts.core.registry, 'ghcr.io');
+  });
+
+  it('file < env < flags', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'if-cfg-'));
+    const file = join(dir, 'c.yaml');
+    await writeFile(file, 'http:\n  listen: 127.0.0.1:1111\n  bodyLimit: 1MiB\ndataDir: /from-file\nbuild:\n  maxConcurrency: 3\n');
+    const env = { IMAGE_FACTORY_LISTEN: '127.0.0.1:2222', IMAGE_FACTORY__build__maxConcurrency: '5' };
+    const c = loadConfig({ config: file, dataDir: '/from-flag' }, env);
+    assert.equal(c.http.listen, '127.0.0.1:2222');
+    assert.equal(c.http.bodyLimit, 1024 * 1024);
+    assert.equal(c.dataDir, '/from-flag');
+    assert.equal(c.build.maxConcurrency, 5);
+    const c2 = loadConfig({ config: file, listen: '[::1]:3333' }, env);
+    assert.equal(c2.http.listen, '[::1]:3333');
+    const json = join(dir, 'c.json');
+    await writeFile(json, JSON.stringify({ http: { externalURL: 'https://factory.example/' } }));
+    assert.equal(loadConfig({}, { IMAGE_FACTORY_CONFIG: json }).http.externalURL, 'https://factory.example/');
+  });
+
+  const rejects = (tree: unknown, pattern: RegExp) =>
+    assert.throws(
+      () => validateConfig(tree),
+      (e: unknown) => e instanceof FactoryError && e.code === 'CONFIG_INVALID' && pattern.test(e.message),
+    );
+
+  it('names the offending key', () => {
+    rejects({ http: { listen: 'nope' } }, /"http\.listen"/);
+    rejects({ http: { bodyLimit: '12 parsecs' } }, /"http\.bodyLimit".*invalid size/);
+    rejects({ build: { maxConcurrency: 0 } }, /"build\.maxConcurrency"/);
+    rejects({ http: { externalURL: 'ftp://x' } }, /"http\.externalURL"/);
+    rejects({ htp: {} }, /unknown config key "htp"/);
+    rejects({ build: { timeout: 'forever' } }, /"build\.timeout".*invalid duration/);
+    rejects({ schematics: { store: 's3' } }, /"schematics\.store"/);
+  });
+
+  it('rejects an unreadable or malformed file naming it', async () => {
+    assert.throws(() => loadConfig({ config: '/does/not/exist.yaml' }, {}), /config file \/does\/not\/exist\.yaml/);
+    const dir = await mkdtemp(join(tmpdir(), 'if-cfg-'));
+    const bad = join(dir, 'bad.yaml');
+    await writeFile(bad, 'a: 1\na: 2\n');
+    assert.throws(() => loadConfig({ config: bad }, {}), /bad\.yaml/);
+  });
+
+  it('parses sizes and durations', () => {
+    assert.equal(parseSize('256KiB'), 262144);
+    assert.equal(parseSize('1GB'), 1e9);
+    assert.equal(parseSize('12 parsecs'), undefined);
+    assert.equal(parseDuration('1h30m'), 5_400_000);
+    assert.equal(parseDuration('500ms'), 500);
+    assert.equal(parseDuration('30'), undefined);
+  });
+});
