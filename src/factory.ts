@@ -9,6 +9,8 @@ import { buildHttpApp } from './frontends/http/server.js';
 import { registerVersionRoutes } from './frontends/http/routes/versions.js';
 import type { ImageSource } from './release/image-source.js';
 import { LayoutImageSource } from './release/layout-source.js';
+import { RegistryImageSource } from './release/registry-source.js';
+import { OciClient, dockerConfigCredentials } from './oci/index.js';
 import { ReleaseSource } from './release/release-source.js';
 import { FactoryError } from './errors.js';
 import { CachedSchematicStore } from './storage/cached-store.js';
@@ -43,11 +45,16 @@ function buildImageSource(config: Config): ImageSource {
     }
     return new LayoutImageSource(config.artifacts.layoutDir);
   }
-  const what = 'registry source (not wired yet)';
-  const fail = (): never => {
-    throw new FactoryError('UPSTREAM_UNAVAILABLE', `${what}: unavailable`);
-  };
-  return { description: what, listTags: async () => fail(), getManifest: async () => fail(), fetchBlob: async () => fail() };
+  const core = config.artifacts.core;
+  const client = new OciClient({
+    hosts: { [core.registry]: { insecure: core.insecure } },
+    credentials: dockerConfigCredentials(),
+    retry: { maxAttempts: config.artifacts.retries + 1 },
+    timeoutMs: config.artifacts.requestTimeout,
+    maxManifestBytes: config.artifacts.maxManifestSize,
+    userAgent: `image-factory/${factoryVersion()}`,
+  });
+  return new RegistryImageSource(client, core.registry);
 }
 
 function splitListen(listen: string): { host: string; port: number } {

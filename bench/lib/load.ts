@@ -1,0 +1,30 @@
+/** Loopback load generation with autocannon, returning requests per second. */
+import autocannon from 'autocannon';
+
+/** One load run's outcome. */
+export interface LoadResult {
+  rps: number;
+  p99ms: number;
+  errors: number;
+  non2xx: number;
+}
+
+/** Runs autocannon against `url` for `seconds` with `connections` connections. */
+export async function load(
+  url: string,
+  opts: { seconds?: number; connections?: number; method?: 'GET' | 'POST'; body?: string } = {},
+): Promise<LoadResult> {
+  const result = await autocannon({
+    url,
+    connections: opts.connections ?? 32,
+    duration: opts.seconds ?? 5,
+    method: opts.method ?? 'GET',
+    ...(opts.body !== undefined ? { body: opts.body, headers: { 'content-type': 'application/yaml' } } : {}),
+  });
+  return { rps: result.requests.average, p99ms: result.latency.p99, errors: result.errors, non2xx: result.non2xx };
+}
+
+/** Formats a ratio line: `name: X req/s vs reference Y req/s = R×`. */
+export function ratioLine(name: string, ours: number, reference: number, unit = 'req/s'): string {
+  return `${name}: ${ours.toFixed(0)} ${unit} vs reference ${reference.toFixed(0)} ${unit} = ${(ours / reference).toFixed(2)}×`;
+}

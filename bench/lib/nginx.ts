@@ -1,0 +1,66 @@
+/** Starts Debian nginx on 127.0.0.1 serving one directory: the reference server for benchmarks. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** A free TCP port on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      const port = typeof a === 'object' && a ? a.port : 0;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+/** A running nginx. */
+export interface Nginx {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Serves `root` with nginx (sendfile on, one worker per core, access log off). */
+export async function startNginx(root: string): Promise<Nginx> {
+  const dir = await mkdtemp(join(tmpdir(), 'if-nginx-'));
+  await mkdir(join(dir, 'tmp'), { recursive: true });
+  const port = await freePort();
+  const conf = `
+daemon off;
+worker_processes auto;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  client_body_temp_path ${dir}/tmp; proxy_temp_path ${dir}/tmp; fastcgi_temp_path ${dir}/tmp;
+  uwsgi_temp_path ${dir}/tmp; scgi_temp_path ${dir}/tmp;
+  default_type application/octet-stream;
+  server { listen 127.0.0.1:${port}; root ${root}; }
+}`;
+  await writeFile(join(dir, 'nginx.conf'), conf);
+  const proc: ChildProcess = spawn('nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir], { stdio: 'ignore' });
+  for (let i = 0; i < 50; i++) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/`);
+      await res.arrayBuffer();
+      break;
+    } catch {
+      await sleep(100);
+    }
+  }
+  return {
+    url: `http://127.0.0.1:${port}`,
+    stop: async () => {
+      proc.kill('SIGQUIT');
+      await new Promise((r) => proc.once('exit', r));
+    },
+  };
+}
