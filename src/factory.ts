@@ -7,6 +7,14 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/schema.js';
 import { buildHttpApp } from './frontends/http/server.js';
 import { registerVersionRoutes } from './frontends/http/routes/versions.js';
+import { registerImageRoutes } from './frontends/http/routes/image.js';
+import { registerPxeRoutes } from './frontends/http/routes/pxe.js';
+import { AssetService } from './assets/asset-service.js';
+import { BuildRunner } from './assets/build-runner.js';
+import { FsAssetCache } from './cache/fs-cache.js';
+import type { AssetCache } from './cache/asset-cache.js';
+import { externalUrlOf } from './config/load.js';
+import { mkdir } from 'node:fs/promises';
 import type { ImageSource } from './release/image-source.js';
 import { LayoutImageSource } from './release/layout-source.js';
 import { RegistryImageSource } from './release/registry-source.js';
@@ -26,6 +34,8 @@ export interface Factory {
   readonly app: FastifyInstance;
   readonly schematics: SchematicService;
   readonly release: ReleaseSource;
+  readonly assets: AssetService;
+  readonly runner: BuildRunner;
   /** Starts listening on `config.http.listen`; returns the bound address (port 0 → actual port). */
   listen(): Promise<{ host: string; port: number; url: string }>;
   close(): Promise<void>;
@@ -35,6 +45,7 @@ export interface Factory {
 export interface FactoryOverrides {
   schematicStore?: SchematicStore;
   imageSource?: ImageSource;
+  assetCache?: AssetCache;
 }
 
 /** The ImageSource release inputs are read from, per `artifacts.source`. */
@@ -95,6 +106,24 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
     log,
   });
 
+  const cache =
+    overrides.assetCache ?? new FsAssetCache({ dir: join(dataDir, 'assets'), maxBytes: config.cache.maxBytes, log });
+  const workRoot = join(dataDir, 'work');
+  await mkdir(workRoot, { recursive: true });
+  const runner = new BuildRunner({
+    cache,
+    maxConcurrency: config.build.maxConcurrency,
+    timeoutMs: config.build.timeout,
+    workRoot,
+    log,
+  });
+  const externalURL = externalUrlOf(config);
+  const assets = new AssetService({
+    release,
+    runner,
+    schematicExtension: { naming: config.build.schematicExtension, externalURL },
+  });
+
   const app = buildHttpApp({
     version: factoryVersion(),
     logLevel: config.log.level,
@@ -103,7 +132,18 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
     allowedOrigins: config.http.allowedOrigins,
     schematics,
     ready: () => ready,
-    routes: [(a) => registerVersionRoutes(a, release)],
+    routes: [
+      (a) => registerVersionRoutes(a, release),
+      (a) => registerImageRoutes(a, { schematics, release, assets }),
+      (a) =>
+        registerPxeRoutes(a, {
+          schematics,
+          release,
+          assets,
+          baseUrl: config.http.externalPXEURL ?? externalURL,
+          uefiInitrdArg: config.pxe.uefiInitrdArg,
+        }),
+    ],
   });
   appLog = app.log;
   await app.ready();
@@ -114,6 +154,8 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
     app,
     schematics,
     release,
+    assets,
+    runner,
     async listen() {
       const { host, port } = splitListen(config.http.listen);
       await app.listen({ host, port });

@@ -12,14 +12,17 @@ export interface LoadResult {
 /** Runs autocannon against `url` for `seconds` with `connections` connections. */
 export async function load(
   url: string,
-  opts: { seconds?: number; connections?: number; method?: 'GET' | 'POST'; body?: string } = {},
+  opts: { seconds?: number; connections?: number; method?: 'GET' | 'POST'; body?: string; bodyFor?: (n: number) => string } = {},
 ): Promise<LoadResult> {
+  let n = 0;
+  const bodyFor = opts.bodyFor;
   const result = await autocannon({
     url,
     connections: opts.connections ?? 32,
     duration: opts.seconds ?? 5,
     method: opts.method ?? 'GET',
     ...(opts.body !== undefined ? { body: opts.body, headers: { 'content-type': 'application/yaml' } } : {}),
+    ...(bodyFor ? { requests: [{ setupRequest: (req) => ({ ...req, body: bodyFor(n++) }) }] } : {}),
   });
   return { rps: result.requests.average, p99ms: result.latency.p99, errors: result.errors, non2xx: result.non2xx };
 }

@@ -25,14 +25,14 @@ export interface Nginx {
   stop(): Promise<void>;
 }
 
-/** Serves `root` with nginx (sendfile on, one worker per core, access log off). */
-export async function startNginx(root: string): Promise<Nginx> {
+/** Serves `root` with nginx (sendfile on, access log off; workers default to one per core). */
+export async function startNginx(root: string, options: { workers?: number } = {}): Promise<Nginx> {
   const dir = await mkdtemp(join(tmpdir(), 'if-nginx-'));
   await mkdir(join(dir, 'tmp'), { recursive: true });
   const port = await freePort();
   const conf = `
 daemon off;
-worker_processes auto;
+worker_processes ${options.workers ?? 'auto'};
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
 events { worker_connections 1024; }

@@ -71,6 +71,12 @@ export const configSchema = z
       })
       .prefault({}),
     dataDir: z.string().min(1).default('./data'),
+    pxe: z
+      .strictObject({
+        /** Old UEFI iPXE builds (no LoadFile2) need `initrd=<name>` on the kernel line; BIOS ignores it. */
+        uefiInitrdArg: z.boolean().default(true),
+      })
+      .prefault({}),
     log: z
       .strictObject({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -24,7 +24,8 @@ import {
 } from './catalog.js';
 import { extractLayers, type LayerFile } from './extract.js';
 import type { ImageSource } from './image-source.js';
-import { compareVersions, offeredVersions, parseReleaseVersion, type VersionPolicy } from './versions.js';
+import { parseTalosVersion, tryParseTalosVersion, versionAtLeast } from '../profile/version.js';
+import { offeredVersions, releaseTag, type VersionPolicy } from './versions.js';
 
 /** CPU architectures the factory builds for. */
 export type Arch = 'amd64' | 'arm64';
@@ -136,7 +137,10 @@ export class ReleaseSource {
 
   /** The configured broken versions, `v`-prefixed. */
   brokenVersions(): string[] {
-    return this.#o.policy.broken.map((b) => parseReleaseVersion(b)?.tag ?? b);
+    return this.#o.policy.broken.map((b) => {
+      const v = tryParseTalosVersion(b);
+      return v ? releaseTag(v) : b;
+    });
   }
 
   /**
@@ -144,15 +148,10 @@ export class ReleaseSource {
    * VERSION_INVALID (400) when malformed, VERSION_UNAVAILABLE (404) when not offered.
    */
   async requireVersion(input: string): Promise<string> {
-    const parsed = parseReleaseVersion(input.startsWith('v') ? input : `v${input}`);
-    if (!parsed || /\+/.test(input)) {
-      throw new FactoryError('VERSION_INVALID', `invalid Talos version "${input}": expected vMAJOR.MINOR.PATCH[-PRERELEASE]`);
-    }
+    const tag = releaseTag(parseTalosVersion(input));
     const list = await this.versions();
-    if (!list.includes(parsed.tag)) {
-      throw new FactoryError('VERSION_UNAVAILABLE', `version ${parsed.tag.slice(1)} is not available`);
-    }
-    return parsed.tag;
+    if (!list.includes(tag)) throw new FactoryError('VERSION_UNAVAILABLE', `version ${tag.slice(1)} is not available`);
+    return tag;
   }
 
   /** Pulls an image (tag or digest) for a platform: manifest + verified local layer blobs. */
@@ -221,9 +220,8 @@ export class ReleaseSource {
 
   /** The official overlays of a version (empty before Talos 1.7.0). */
   overlayCatalog(version: string): Promise<OverlayEntry[]> {
-    const v = parseReleaseVersion(version);
-    const min = parseReleaseVersion('v1.7.0');
-    if (v && min && compareVersions({ ...v, prerelease: [] }, min) < 0) return Promise.resolve([]);
+    const v = tryParseTalosVersion(version);
+    if (v && !versionAtLeast({ ...v, prerelease: [] }, '1.7.0')) return Promise.resolve([]);
     return this.#memo(this.#overlays, version, async () => {
       const files = await this.#readImageFiles(this.#o.components.overlayManifest, version, ['overlays.yaml']);
       return parseOverlays(files.get('overlays.yaml') ?? '').map((o) => {

@@ -1,6 +1,7 @@
 /**
  * Schematic use cases shared by every frontend: create (parse → canonical → ID → store) and load.
  */
+import { createHash } from 'node:crypto';
 import { FactoryError } from '../errors.js';
 import { createSchematic, isSchematicId, parseSchematic } from '../schematic/index.js';
 import type { Schematic } from '../schematic/types.js';
@@ -16,24 +17,52 @@ export interface LoadedSchematic {
 /** Creates and loads schematics through a store. */
 export class SchematicService {
   readonly #store: SchematicStore;
+  /** Parsed schematics by ID: parsing is the expensive part of a load, and IDs are immutable. */
+  readonly #parsed = new Map<string, LoadedSchematic>();
+  readonly #parsedCapacity: number;
+  /** Request-body hash → ID: clients re-POST the same documents, and parsing dominates a POST. */
+  readonly #bodies = new Map<string, string>();
 
-  constructor(store: SchematicStore) {
+  constructor(store: SchematicStore, options: { parsedCapacity?: number } = {}) {
     this.#store = store;
+    this.#parsedCapacity = options.parsedCapacity ?? 10_000;
+  }
+
+  #remember(loaded: LoadedSchematic): void {
+    this.#parsed.set(loaded.id, loaded);
+    if (this.#parsed.size > this.#parsedCapacity) {
+      const oldest = this.#parsed.keys().next().value;
+      if (oldest !== undefined) this.#parsed.delete(oldest);
+    }
   }
 
   /** Parses a request body, stores the canonical form, returns the ID (SCHEMATIC_INVALID on bad input). */
   async create(body: string | Uint8Array): Promise<LoadedSchematic & { created: boolean }> {
+    const bodyKey = createHash('sha256').update(body).digest('hex');
+    const knownId = this.#bodies.get(bodyKey);
+    const known = knownId === undefined ? undefined : this.#parsed.get(knownId);
+    if (known && (await this.#store.has(known.id))) return { ...known, created: false };
     const { schematic, canonical, id } = createSchematic(body);
+    this.#bodies.set(bodyKey, id);
+    if (this.#bodies.size > this.#parsedCapacity) {
+      const oldest = this.#bodies.keys().next().value;
+      if (oldest !== undefined) this.#bodies.delete(oldest);
+    }
     const existed = await this.#store.has(id);
     if (!existed) await this.#store.put(id, Buffer.from(canonical, 'utf8'));
+    this.#remember({ id, canonical, schematic });
     return { id, canonical, schematic, created: !existed };
   }
 
   /** Loads a schematic by ID; SCHEMATIC_NOT_FOUND for unknown or malformed IDs. */
   async load(id: string): Promise<LoadedSchematic> {
+    const hit = this.#parsed.get(id);
+    if (hit) return hit;
     const bytes = isSchematicId(id) ? await this.#store.get(id) : undefined;
     if (!bytes) throw new FactoryError('SCHEMATIC_NOT_FOUND', `schematic ID "${id}" not found`);
     const canonical = bytes.toString('utf8');
-    return { id, canonical, schematic: parseSchematic(canonical) };
+    const loaded = { id, canonical, schematic: parseSchematic(canonical) };
+    this.#remember(loaded);
+    return loaded;
   }
 }

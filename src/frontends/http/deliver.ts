@@ -6,6 +6,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { CachedAsset } from '../../cache/asset-cache.js';
 import { FactoryError } from '../../errors.js';
+import { contentDisposition } from '../../profile/content-type.js';
 
 /** A byte range, inclusive. */
 export interface ByteRange {
@@ -48,13 +49,6 @@ function etagMatches(header: string | undefined, etag: string): boolean {
 export interface DeliveryInfo {
   contentType: string;
   filename: string;
-}
-
-/** Quotes a filename for Content-Disposition (ASCII fallback + RFC 5987 form for others). */
-export function contentDisposition(filename: string): string {
-  const ascii = filename.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
-  if (ascii === filename) return `attachment; filename="${filename}"`;
-  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(filename)}`;
 }
 
 /** Sends `asset` as the response to `request`. */

@@ -43,7 +43,6 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
     bodyLimit: deps.bodyLimit,
     requestTimeout: deps.requestTimeoutMs,
     return503OnClosing: true,
-    disableRequestLogging: false,
   });
 
   // Bodies are read raw whatever the Content-Type: schematics are YAML (JSON ⊂ YAML), like upstream.
