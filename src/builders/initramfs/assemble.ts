@@ -1,0 +1,110 @@
+/**
+ * Writing the final initramfs (talos-imager §2.5): the stage is listed in Talos' walk order,
+ * `kernel/…` goes to an uncompressed newc archive placed *before* the original initramfs (the
+ * kernel only finds early microcode at the very start), everything else goes to a compressed
+ * newc archive appended *after* it. The file is written beside `output` and renamed into place.
+ */
+import { createReadStream } from 'node:fs';
+import { open, rename, rm } from 'node:fs/promises';
+import { CpioWriter } from '../formats/cpio.js';
+import { addTreeEntries, walkTree } from '../formats/cpio-tree.js';
+import { detectFileKind } from '../formats/magic.js';
+import { type RunningTool, toolOutput } from '../tools/run.js';
+import { xzCompress } from '../tools/xz.js';
+import { zstdCompress } from '../tools/zstd.js';
+import { tempPathFor } from '../../util/atomic-file.js';
+
+/** Inputs of {@link assembleInitramfs}. */
+export interface AssembleOptions {
+  stage: string;
+  baseInitramfs: string;
+  output: string;
+  zstd: boolean;
+  /** mtime for every cpio entry. */
+  mtime: number;
+  signal?: AbortSignal;
+}
+
+/** Byte ranges of the parts written, for callers and tests. */
+export interface AssembledLayout {
+  /** Size of the prepended uncompressed cpio (0 when there was no `kernel/` content). */
+  prefixSize: number;
+  baseOffset: number;
+  baseSize: number;
+  appendixOffset: number;
+  appendixSize: number;
+  totalSize: number;
+}
+
+/** Splits the stage listing: `kernel` and `kernel/…` are loaded early and stay uncompressed. */
+export function splitStageListing(paths: readonly string[]): { early: string[]; rest: string[] } {
+  const early: string[] = [];
+  const rest: string[] = [];
+  for (const p of paths) (p === 'kernel' || p.startsWith('kernel/') ? early : rest).push(p);
+  return { early, rest };
+}
+
+/** Writes `[early cpio] + base + compress(cpio(rest))` to `output` atomically. */
+export async function assembleInitramfs(o: AssembleOptions): Promise<AssembledLayout> {
+  const { early, rest } = splitStageListing(await walkTree(o.stage));
+  const tmp = tempPathFor(o.output);
+  const fh = await open(tmp, 'wx', 0o644);
+  let offset = 0;
+  const sink = async (chunk: Buffer): Promise<void> => {
+    await fh.write(chunk);
+    offset += chunk.length;
+  };
+  try {
+    if (early.length > 0) {
+      const prefix = new CpioWriter(sink, { mtime: o.mtime });
+      await addTreeEntries(prefix, o.stage, early);
+      await prefix.finish();
+    }
+    const prefixSize = offset;
+    // The kernel only recognises an uncompressed cpio at a 4-byte-aligned offset (toolchain §5).
+    if ((await detectFileKind(o.baseInitramfs)) === 'cpio' && offset % 4 !== 0)
+      await sink(Buffer.alloc(4 - (offset % 4)));
+    const baseOffset = offset;
+    for await (const chunk of createReadStream(o.baseInitramfs) as AsyncIterable<Buffer>) await sink(chunk);
+    const baseSize = offset - baseOffset;
+    const appendixOffset = offset;
+    if (rest.length > 0) {
+      const step = `initramfs: compress appendix (${o.zstd ? 'zstd' : 'xz'})`;
+      const tool: RunningTool = o.zstd
+        ? zstdCompress({ step, signal: o.signal })
+        : xzCompress({ step, signal: o.signal });
+      const produce = (async (): Promise<void> => {
+        try {
+          const writer = new CpioWriter(tool.stdin, { mtime: o.mtime });
+          await addTreeEntries(writer, o.stage, rest);
+          await writer.finish();
+        } finally {
+          tool.stdin.end();
+        }
+      })();
+      const consume = (async (): Promise<void> => {
+        for await (const chunk of toolOutput(tool)) await sink(chunk);
+      })();
+      const results = await Promise.allSettled([tool.done, consume, produce]);
+      // Report the root cause: the tool's own failure (with its stderr), then a failed write of its
+      // output; the producer's broken pipe is only a consequence of either.
+      for (const r of results) if (r.status === 'rejected') throw r.reason;
+    }
+    const layout: AssembledLayout = {
+      prefixSize,
+      baseOffset,
+      baseSize,
+      appendixOffset,
+      appendixSize: offset - appendixOffset,
+      totalSize: offset,
+    };
+    await fh.sync();
+    await fh.close();
+    await rename(tmp, o.output);
+    return layout;
+  } catch (e) {
+    await fh.close().catch(() => undefined);
+    await rm(tmp, { force: true });
+    throw e;
+  }
+}
