@@ -23,6 +23,8 @@ import { ReleaseSource } from './release/release-source.js';
 import { FactoryError } from './errors.js';
 import { CachedSchematicStore } from './storage/cached-store.js';
 import { FsSchematicStore } from './storage/fs-store.js';
+import { RegistrySchematicStore } from './storage/registry-store.js';
+import { RegistryAssetCache } from './cache/registry-cache.js';
 import { SchematicService } from './storage/schematic-service.js';
 import type { SchematicStore } from './storage/schematic-store.js';
 import { factoryVersion } from './version.js';
@@ -48,24 +50,59 @@ export interface FactoryOverrides {
   assetCache?: AssetCache;
 }
 
-/** The ImageSource release inputs are read from, per `artifacts.source`. */
-function buildImageSource(config: Config): ImageSource {
-  if (config.artifacts.source === 'oci-layout') {
-    if (!config.artifacts.layoutDir) {
-      throw new FactoryError('CONFIG_INVALID', 'config key "artifacts.layoutDir": required when artifacts.source is oci-layout');
-    }
-    return new LayoutImageSource(config.artifacts.layoutDir);
+/** One OCI client for every configured registry (release source, schematic store, asset cache). */
+function buildOciClient(config: Config): OciClient {
+  const hosts: Record<string, { insecure: boolean }> = {};
+  for (const r of [config.artifacts.core, config.schematics.registry, config.cache.registry]) {
+    // A registry marked insecure anywhere is plain HTTP everywhere: it is one host.
+    hosts[r.registry] = { insecure: (hosts[r.registry]?.insecure ?? false) || r.insecure };
   }
-  const core = config.artifacts.core;
-  const client = new OciClient({
-    hosts: { [core.registry]: { insecure: core.insecure } },
+  return new OciClient({
+    hosts,
     credentials: dockerConfigCredentials(),
     retry: { maxAttempts: config.artifacts.retries + 1 },
     timeoutMs: config.artifacts.requestTimeout,
     maxManifestBytes: config.artifacts.maxManifestSize,
     userAgent: `image-factory/${factoryVersion()}`,
   });
-  return new RegistryImageSource(client, core.registry);
+}
+
+/** `<registry>/<namespace>/<repository>` of a configured repository. */
+function repositoryOf(r: { registry: string; namespace: string; repository: string }): string {
+  return [r.registry, r.namespace, r.repository].filter((x) => x !== '').join('/');
+}
+
+/** The ImageSource release inputs are read from, per `artifacts.source`. */
+function buildImageSource(config: Config, client: () => OciClient): ImageSource {
+  if (config.artifacts.source === 'oci-layout') {
+    if (!config.artifacts.layoutDir) {
+      throw new FactoryError('CONFIG_INVALID', 'config key "artifacts.layoutDir": required when artifacts.source is oci-layout');
+    }
+    return new LayoutImageSource(config.artifacts.layoutDir);
+  }
+  return new RegistryImageSource(client(), config.artifacts.core.registry);
+}
+
+/** The durable schematic store, per `schematics.store`. */
+function buildSchematicStore(config: Config, dataDir: string, client: () => OciClient, log: Logger): SchematicStore {
+  if (config.schematics.store === 'registry') {
+    return new RegistrySchematicStore(client(), repositoryOf(config.schematics.registry), log);
+  }
+  return new FsSchematicStore(join(dataDir, 'schematics'), log);
+}
+
+/** The asset cache, per `cache.store`. */
+function buildAssetCache(config: Config, dataDir: string, client: () => OciClient, log: Logger): AssetCache {
+  if (config.cache.store === 'registry') {
+    return new RegistryAssetCache({
+      client: client(),
+      repository: repositoryOf(config.cache.registry),
+      spoolDir: join(dataDir, 'asset-spool'),
+      spoolMaxBytes: config.cache.maxBytes,
+      log,
+    });
+  }
+  return new FsAssetCache({ dir: join(dataDir, 'assets'), maxBytes: config.cache.maxBytes, log });
 }
 
 function splitListen(listen: string): { host: string; port: number } {
@@ -88,7 +125,9 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
     debug: (o, m) => appLog?.debug(o, m),
   };
 
-  const backing = overrides.schematicStore ?? new FsSchematicStore(join(dataDir, 'schematics'), log);
+  let oci: OciClient | undefined;
+  const client = (): OciClient => (oci ??= buildOciClient(config));
+  const backing = overrides.schematicStore ?? buildSchematicStore(config, dataDir, client, log);
   const store = new CachedSchematicStore(backing, {
     capacity: config.schematics.cacheCapacity,
     negativeTtlMs: config.schematics.negativeTTL,
@@ -96,7 +135,7 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
   const schematics = new SchematicService(store);
 
   const release = new ReleaseSource({
-    images: overrides.imageSource ?? buildImageSource(config),
+    images: overrides.imageSource ?? buildImageSource(config, client),
     components: config.artifacts.core.components,
     namespace: config.artifacts.core.namespace,
     registry: config.artifacts.core.registry,
@@ -106,8 +145,7 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
     log,
   });
 
-  const cache =
-    overrides.assetCache ?? new FsAssetCache({ dir: join(dataDir, 'assets'), maxBytes: config.cache.maxBytes, log });
+  const cache = overrides.assetCache ?? buildAssetCache(config, dataDir, client, log);
   const workRoot = join(dataDir, 'work');
   await mkdir(workRoot, { recursive: true });
   const runner = new BuildRunner({

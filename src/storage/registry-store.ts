@@ -40,7 +40,12 @@ export class RegistrySchematicStore implements SchematicStore {
   readonly #maxBytes: number;
   readonly #puts = new SingleFlight<string, void>();
 
-  constructor(client: OciClient, repository: RepoInput, log: Logger = silentLogger, options: RegistryStoreOptions = {}) {
+  constructor(
+    client: OciClient,
+    repository: RepoInput,
+    log: Logger = silentLogger,
+    options: RegistryStoreOptions = {},
+  ) {
     this.#client = client;
     this.#repo = toRepository(repository);
     this.#log = log;
@@ -58,7 +63,10 @@ export class RegistrySchematicStore implements SchematicStore {
     } catch (e) {
       if (isFactoryError(e, 'NOT_FOUND')) return undefined;
       if (isFactoryError(e, 'DIGEST_MISMATCH')) {
-        this.#log.error({ id, blob: this.#where(id), err: e.message }, 'stored schematic failed verification; treating as missing');
+        this.#log.error(
+          { id, blob: this.#where(id), err: e.message },
+          'stored schematic failed verification; treating as missing',
+        );
         return 'corrupt';
       }
       // Registry outages propagate so callers (and the cached decorator) do not record a miss.
@@ -81,12 +89,17 @@ export class RegistrySchematicStore implements SchematicStore {
 
   put(id: string, bytes: Buffer): Promise<void> {
     if (!isSchematicId(id)) {
-      return Promise.reject(new FactoryError('INTERNAL', `schematic store put: invalid schematic ID ${JSON.stringify(id)}`));
+      return Promise.reject(
+        new FactoryError('INTERNAL', `schematic store put: invalid schematic ID ${JSON.stringify(id)}`),
+      );
     }
     const actual = createHash('sha256').update(bytes).digest('hex');
     if (actual !== id) {
       return Promise.reject(
-        new FactoryError('INTERNAL', `schematic store put: bytes hash to ${actual}, not to the schematic ID ${id}`),
+        new FactoryError(
+          'INTERNAL',
+          `schematic store put: bytes hash to ${actual}, not to the schematic ID ${id}`,
+        ),
       );
     }
     return this.#puts.do(id, () => this.#store(id, bytes));

@@ -13,6 +13,12 @@ export interface StoreHarness {
   corrupt?: (id: string) => Promise<void>;
   /** A fresh store over the same backend (to check persistence). */
   reopen?: () => Promise<SchematicStore>;
+  /**
+   * Removes corrupt bytes on the backend the way an operator would, for backends that never let a
+   * client overwrite stored content (OCI registries keep the first copy of a digest). Runs between
+   * the corrupt read and the healing put; absent = the store heals by itself.
+   */
+  repair?: (id: string) => Promise<void>;
   cleanup: () => Promise<void>;
 }
 
@@ -87,6 +93,7 @@ export function runSchematicStoreContract(name: string, make: () => Promise<Stor
       await h.corrupt(s.id);
       const fresh = await h.reopen();
       assert.equal(await fresh.get(s.id), undefined);
+      await h.repair?.(s.id);
       await fresh.put(s.id, s.bytes);
       assert.deepEqual(await fresh.get(s.id), s.bytes);
     });
