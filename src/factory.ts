@@ -51,7 +51,7 @@ export interface FactoryOverrides {
 }
 
 /** One OCI client for every configured registry (release source, schematic store, asset cache). */
-function buildOciClient(config: Config): OciClient {
+export function buildOciClient(config: Config): OciClient {
   const hosts: Record<string, { insecure: boolean }> = {};
   for (const r of [config.artifacts.core, config.schematics.registry, config.cache.registry]) {
     // A registry marked insecure anywhere is plain HTTP everywhere: it is one host.

@@ -1,25 +1,57 @@
 #!/usr/bin/env node
 /** Command-line entry point: `image-factory [serve|build|import|version] [flags]`. */
 import { parseArgs } from 'node:util';
+import type { ConfigFlags } from '../config/load.js';
 import { FactoryError } from '../errors.js';
 import { factoryVersion } from '../version.js';
+import { build } from './build.js';
+import { importBundle } from './import.js';
 import { serve } from './serve.js';
 
 const USAGE = `usage: image-factory <command> [flags]
 
 commands:
-  serve     run the factory (default)
-  version   print the version
+  serve                          run the factory (default)
+  build --schematic FILE|ID --version V PATH -o OUT
+                                 build one asset offline with the same engine, e.g. PATH=initramfs-amd64.xz
+  import DIR|TARBALL             copy a release bundle (OCI layouts) into the configured release source
+  version                        print the version
 
-serve flags (each also settable by environment variable):
-  --listen HOST:PORT       listen address            IMAGE_FACTORY_LISTEN       (default 127.0.0.1:8080)
-  --data-dir DIR           local state and caches    IMAGE_FACTORY_DATA_DIR     (default ./data)
+common flags (each also settable by environment variable):
   --config FILE            YAML or JSON config file  IMAGE_FACTORY_CONFIG
+  --data-dir DIR           local state and caches    IMAGE_FACTORY_DATA_DIR     (default ./data)
+  --log-level LEVEL        fatal..trace, silent      IMAGE_FACTORY_LOG_LEVEL
+serve flags:
+  --listen HOST:PORT       listen address            IMAGE_FACTORY_LISTEN       (default 127.0.0.1:8080)
   --external-url URL       public base URL           IMAGE_FACTORY_EXTERNAL_URL
   --external-pxe-url URL   base URL for PXE links    IMAGE_FACTORY_EXTERNAL_PXE_URL
-  --log-level LEVEL        fatal..trace, silent      IMAGE_FACTORY_LOG_LEVEL
 Any config key: IMAGE_FACTORY__<section>__<key>=<value>, e.g. IMAGE_FACTORY__build__maxConcurrency=4
 `;
+
+const COMMON = {
+  config: { type: 'string' },
+  'data-dir': { type: 'string' },
+  'log-level': { type: 'string' },
+  listen: { type: 'string' },
+  'external-url': { type: 'string' },
+  'external-pxe-url': { type: 'string' },
+} as const;
+
+function flagsOf(values: Record<string, string | boolean | undefined>): ConfigFlags {
+  const s = (k: string) => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
+  return {
+    config: s('config'),
+    dataDir: s('data-dir'),
+    logLevel: s('log-level'),
+    listen: s('listen'),
+    externalUrl: s('external-url'),
+    externalPxeUrl: s('external-pxe-url'),
+  };
+}
+
+function usageError(message: string): never {
+  throw new FactoryError('CONFIG_INVALID', `${message}\n\n${USAGE}`);
+}
 
 async function main(argv: string[]): Promise<number> {
   const first = argv[0];
@@ -34,31 +66,33 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`image-factory ${factoryVersion()}\n`);
       return 0;
     case 'serve': {
-      const { values } = parseArgs({
+      const { values } = parseArgs({ args: rest, options: COMMON, strict: true });
+      await serve(flagsOf(values));
+      return 0;
+    }
+    case 'build': {
+      const { values, positionals } = parseArgs({
         args: rest,
-        options: {
-          listen: { type: 'string' },
-          'data-dir': { type: 'string' },
-          config: { type: 'string' },
-          'external-url': { type: 'string' },
-          'external-pxe-url': { type: 'string' },
-          'log-level': { type: 'string' },
-        },
+        options: { ...COMMON, schematic: { type: 'string' }, version: { type: 'string' }, output: { type: 'string', short: 'o' } },
+        allowPositionals: true,
         strict: true,
       });
-      await serve({
-        listen: values.listen,
-        dataDir: values['data-dir'],
-        config: values.config,
-        externalUrl: values['external-url'],
-        externalPxeUrl: values['external-pxe-url'],
-        logLevel: values['log-level'],
-      });
+      const [path] = positionals;
+      if (!values.schematic || !values.version || !values.output || !path || positionals.length !== 1) {
+        usageError('build needs --schematic, --version, -o and exactly one asset PATH');
+      }
+      await build({ schematic: values.schematic, version: values.version, path, output: values.output }, flagsOf(values));
+      return 0;
+    }
+    case 'import': {
+      const { values, positionals } = parseArgs({ args: rest, options: COMMON, allowPositionals: true, strict: true });
+      if (positionals.length !== 1 || !positionals[0]) usageError('import needs exactly one DIR or TARBALL');
+      const repos = await importBundle(positionals[0], flagsOf(values));
+      for (const r of repos) process.stdout.write(`imported ${r.repo}: ${r.tags.join(' ')}\n`);
       return 0;
     }
     default:
-      process.stderr.write(`image-factory: unknown command "${command}"\n\n${USAGE}`);
-      return 2;
+      usageError(`unknown command "${command}"`);
   }
 }
 
@@ -69,6 +103,6 @@ main(process.argv.slice(2)).then(
     else if (e instanceof Error && 'code' in e && String(e.code).startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`image-factory: ${e.message}\n\n${USAGE}`);
     } else process.stderr.write(`image-factory: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    process.exit(1);
+    process.exit(e instanceof FactoryError && e.status < 500 ? 2 : 1);
   },
 );

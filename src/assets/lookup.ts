@@ -1,0 +1,41 @@
+/**
+ * The lookup every asset frontend performs, in upstream's order so the same error wins (spec
+ * §1.3.2): schematic → version syntax → path → version availability → build or cache.
+ */
+import type { CachedAsset } from '../cache/asset-cache.js';
+import type { AssetRequest } from '../profile/build-request.js';
+import { parseTalosVersion } from '../profile/version.js';
+import type { ReleaseSource } from '../release/release-source.js';
+import type { LoadedSchematic, SchematicService } from '../storage/schematic-service.js';
+import type { AssetService } from './asset-service.js';
+
+/** What an asset lookup needs. */
+export interface LookupDeps {
+  schematics: SchematicService;
+  release: ReleaseSource;
+  assets: AssetService;
+}
+
+/** A found (or freshly built) asset and what it was resolved from. */
+export interface LookupResult {
+  asset: CachedAsset;
+  schematic: LoadedSchematic;
+  versionTag: string;
+  request: AssetRequest;
+}
+
+/** Resolves (schematic ID, version text, parsed path) to an asset; `parse` maps the path text. */
+export async function lookupAsset(
+  deps: LookupDeps,
+  schematicId: string,
+  version: string,
+  parse: () => AssetRequest,
+  signal?: AbortSignal,
+): Promise<LookupResult> {
+  const schematic = await deps.schematics.load(schematicId);
+  const versionTag = parseTalosVersion(version).tag;
+  const request = parse();
+  await deps.release.requireVersion(versionTag);
+  const asset = await deps.assets.get(schematic, versionTag, request, signal);
+  return { asset, schematic, versionTag, request };
+}
