@@ -12,7 +12,7 @@ mode="${1:---runtime}"
 runtime_pkgs=(squashfs-tools cpio xz-utils zstd kmod xorriso mtools dosfstools qemu-utils ca-certificates)
 # Tests also start a real registry, boot QEMU (SeaBIOS, OVMF, iPXE ROMs), copy images with skopeo,
 # and benchmark against nginx with wrk.
-test_pkgs=(docker-registry skopeo qemu-system-x86 ovmf ipxe-qemu busybox-static apache2-utils openssl nginx-light wrk)
+test_pkgs=(docker-registry skopeo qemu-system-x86 qemu-system-arm ovmf ipxe-qemu busybox-static apache2-utils openssl nginx-light wrk)
 
 pkgs=("${runtime_pkgs[@]}")
 [ "$mode" = "--test" ] && pkgs+=("${test_pkgs[@]}")
