@@ -32,6 +32,7 @@ export const ERROR_CATALOG = {
   BUSY: 503,
   NOT_READY: 503,
   CONFIG_INVALID: 500,
+  CLIENT_GONE: 499,
   INTERNAL: 500,
 } as const satisfies Record<string, number>;
 

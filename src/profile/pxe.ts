@@ -7,10 +7,10 @@
  * e.g. Debian's 2019 build used by our boot tests, many NIC ROMs) only hand the initrd to the
  * kernel's EFI stub when the cmdline names it; without it the kernel panics "Unable to mount root
  * fs" (toolchain §5.3). It is placed before the Talos args so a user ` -- ` cannot hide it.
- * Default: OFF. The script then stays byte-identical to upstream (clients and upstream's own
- * tests compare it), BIOS and modern UEFI iPXE need nothing, and on some modern-iPXE U-Boot/arm64
- * setups `initrd=` plus LoadFile2 has been reported to break booting (ipxe/ipxe#1433). Operators
- * with old UEFI iPXE clients turn it on.
+ * The renderer's default is off (the script is then byte-identical to upstream, which clients and
+ * upstream's own tests compare); the service turns it on by default (`pxe.uefiInitrdArg`) so one
+ * script boots under BIOS and under every UEFI iPXE — BIOS ignores the argument. Operators whose
+ * modern-iPXE U-Boot/arm64 setups trip over `initrd=` plus LoadFile2 (ipxe/ipxe#1433) turn it off.
  */
 import type { AssetRequest } from './build-request.js';
 import { parseAssetPath } from './path.js';
@@ -28,7 +28,7 @@ export interface PxeScriptInput {
   readonly request: Pick<AssetRequest, 'platform' | 'arch' | 'secureBoot'>;
   /** Text of the `cmdline-<platform>-<arch>[-secureboot]` asset. */
   readonly cmdline: string;
-  /** Add `initrd=initramfs-<arch>.xz` for old UEFI iPXE builds (default false; see module doc). */
+  /** Add `initrd=initramfs-<arch>.xz` for old UEFI iPXE builds (renderer default false; see module doc). */
   readonly uefiInitrdArg?: boolean;
 }
 

@@ -28,7 +28,8 @@ export class LayoutImageSource implements ImageSource {
 
   constructor(root: string) {
     this.#root = resolve(root);
-    this.description = `OCI layout ${this.#root}`;
+    // Messages reach clients: name the kind of source, not the server's file system path.
+    this.description = 'OCI layout store';
   }
 
   #repoDir(repo: string): string {

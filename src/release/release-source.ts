@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { detectFileKind } from '../builders/formats/magic.js';
 import { FactoryError } from '../errors.js';
 import { parseManifest, type Descriptor, type ImageManifest } from '../oci/manifest.js';
 import { selectPlatform } from '../oci/platform.js';
@@ -148,11 +149,13 @@ export class ReleaseSource {
    * VERSION_INVALID (400) when malformed, VERSION_UNAVAILABLE (404) when not offered.
    */
   async requireVersion(input: string): Promise<string> {
-    const tag = releaseTag(parseTalosVersion(input));
+    // The whole tag counts, build metadata included: `v1.5.5+x` is not an offered version.
+    const tag = parseTalosVersion(input).tag;
     const list = await this.versions();
     if (!list.includes(tag)) throw new FactoryError('VERSION_UNAVAILABLE', `version ${tag.slice(1)} is not available`);
     return tag;
   }
+
 
   /** Pulls an image (tag or digest) for a platform: manifest + verified local layer blobs. */
   async pullImage(repository: string, reference: string, arch: Arch, signal?: AbortSignal): Promise<PulledImage> {
@@ -292,6 +295,14 @@ export class ReleaseSource {
             `imager image ${image.repository}@${image.digest} has no usr/install/${arch}/${required}`,
           );
         }
+      }
+      // A release whose initramfs is not one must fail here, naming it, not deep inside a build.
+      const kind = await detectFileKind(join(src, 'initramfs.xz'));
+      if (!['xz', 'zstd', 'gzip', 'cpio'].includes(kind)) {
+        throw new FactoryError(
+          'UPSTREAM_UNAVAILABLE',
+          `imager image ${image.repository}@${image.digest}: usr/install/${arch}/initramfs.xz is not an xz, zstd, gzip or cpio initramfs`,
+        );
       }
       const sums: Record<string, string> = {};
       for (const f of INPUT_FILES) if (present.has(f)) sums[f] = await sha256File(join(src, f));

@@ -3,21 +3,26 @@
  * serialization order; every optional field is omitted from the canonical YAML when empty.
  */
 
-/** A free-form YAML value as go-yaml decodes it into `map[string]any` (overlay options). */
-export type YamlValue =
+/** A scalar as go-yaml decodes it into `any`: nil, bool, string, int/uint64, float64, time.Time. */
+export type YamlScalar =
   | null
   | boolean
   | string
   | { readonly kind: 'int'; readonly value: bigint }
   | { readonly kind: 'float'; readonly value: number }
-  | { readonly kind: 'timestamp'; readonly value: Date }
-  | readonly YamlValue[]
-  | YamlMap;
+  /** A time.Time; `text` is its RFC3339Nano rendering (what Marshal writes back). */
+  | { readonly kind: 'timestamp'; readonly text: string };
 
-/** A YAML mapping with string keys (insertion order irrelevant: the emitter sorts naturally). */
+/** A free-form YAML value as go-yaml decodes it into `map[string]any` (overlay options). */
+export type YamlValue = YamlScalar | readonly YamlValue[] | YamlMap;
+
+/**
+ * A YAML mapping (insertion order irrelevant: the emitter sorts naturally). Keys are strings except
+ * in nested maps whose keys are not all strings, which go-yaml decodes as `map[any]any`.
+ */
 export interface YamlMap {
   readonly kind: 'map';
-  readonly entries: ReadonlyMap<string, YamlValue>;
+  readonly entries: readonly (readonly [YamlScalar, YamlValue])[];
 }
 
 /** Bootloader choice; `none` (the zero value) is represented by absence. */

@@ -18,7 +18,10 @@ export interface ByteRange {
  * Parses a Range header for a resource of `size` bytes: undefined = serve everything,
  * 'unsatisfiable' = 416.
  */
-export function parseRange(header: string | undefined, size: number): ByteRange | 'unsatisfiable' | undefined {
+export function parseRange(
+  header: string | undefined,
+  size: number,
+): ByteRange | 'unsatisfiable' | undefined {
   if (!header) return undefined;
   const m = /^\s*bytes\s*=\s*(.+)$/i.exec(header);
   if (!m?.[1]) return undefined; // unknown unit: ignore the header
@@ -30,6 +33,8 @@ export function parseRange(header: string | undefined, size: number): ByteRange 
   if (r[1] === '') {
     const suffix = Number(r[2]);
     if (suffix === 0) return 'unsatisfiable';
+    // A suffix of an empty representation has no bytes to name in Content-Range: send it whole.
+    if (size === 0) return undefined;
     return { start: Math.max(0, size - suffix), end: size - 1 };
   }
   const start = Number(r[1]);
@@ -59,34 +64,50 @@ export async function deliverAsset(
   info: DeliveryInfo,
 ): Promise<FastifyReply> {
   const etag = `"${asset.sha256}"`;
-  reply
-    .header('ETag', etag)
-    .header('Accept-Ranges', 'bytes')
-    .header('Cache-Control', 'public, max-age=31536000, immutable')
-    .header('Content-Disposition', contentDisposition(info.filename))
-    .type(info.contentType);
+  // Representation headers are committed only on the success paths (200/206/304): a 416 or an
+  // error while opening the bytes must not go out marked `public, immutable` for a year.
+  const representation = (): FastifyReply =>
+    reply
+      .header('ETag', etag)
+      .header('Accept-Ranges', 'bytes')
+      .header('Cache-Control', 'public, max-age=31536000, immutable')
+      .header('Content-Disposition', contentDisposition(info.filename))
+      .type(info.contentType);
 
-  if (etagMatches(request.headers['if-none-match'], etag)) return reply.code(304).send();
+  if (etagMatches(request.headers['if-none-match'], etag)) return representation().code(304).send();
 
   const ifRange = request.headers['if-range'];
   const rangeHeader = ifRange === undefined || ifRange === etag ? request.headers.range : undefined;
   const range = parseRange(rangeHeader, asset.size);
   if (range === 'unsatisfiable') {
-    throw new FactoryError('RANGE_NOT_SATISFIABLE', `range "${rangeHeader}" is not satisfiable for ${asset.size} bytes`, {
-      headers: { 'Content-Range': `bytes */${asset.size}` },
-    });
+    throw new FactoryError(
+      'RANGE_NOT_SATISFIABLE',
+      `range "${rangeHeader}" is not satisfiable for ${asset.size} bytes`,
+      {
+        headers: { 'Content-Range': `bytes */${asset.size}`, 'Accept-Ranges': 'bytes' },
+      },
+    );
   }
   const isHead = request.method === 'HEAD';
+  const body = isHead ? undefined : await asset.open(range);
+  representation();
   if (range) {
     reply.code(206).header('Content-Range', `bytes ${range.start}-${range.end}/${asset.size}`);
     reply.header('Content-Length', String(range.end - range.start + 1));
-    return isHead ? reply.send() : reply.send(await asset.open(range));
+  } else {
+    reply.code(200).header('Content-Length', String(asset.size));
   }
-  reply.code(200).header('Content-Length', String(asset.size));
-  return isHead ? reply.send() : reply.send(await asset.open());
+  return reply.send(body);
 }
 
-/** The `<sha>  <filename>\n` checksum file body (sha256sum/sha512sum format). */
+/**
+ * The `<sha>  <filename>\n` checksum file body (sha256sum/sha512sum format). The filename can be
+ * user input (`?filename=`): like GNU coreutils, a name with a backslash, newline or CR is escaped
+ * and the line prefixed with a backslash, so `sha256sum -c` reads one entry with the right name.
+ */
 export function checksumBody(asset: CachedAsset, algorithm: 'sha256' | 'sha512', filename: string): string {
-  return `${algorithm === 'sha256' ? asset.sha256 : asset.sha512}  ${filename}\n`;
+  const hex = algorithm === 'sha256' ? asset.sha256 : asset.sha512;
+  if (!/[\\\n\r]/.test(filename)) return `${hex}  ${filename}\n`;
+  const escaped = filename.replace(/[\\\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\n' ? '\\n' : '\\r'));
+  return `\\${hex}  ${escaped}\n`;
 }

@@ -36,6 +36,11 @@ function wantsJson(request: FastifyRequest): boolean {
 export function sendError(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const fe = asFactoryError(err);
   const status = fe.status;
+  if (fe.code === 'CLIENT_GONE') {
+    // Nobody is listening any more (upstream logs a 499 and writes nothing); the build goes on.
+    request.log.info({ code: fe.code }, fe.message);
+    return reply.code(status).send();
+  }
   if (status >= 500) request.log.error({ err: fe, cause: fe.cause, code: fe.code }, fe.message);
   else request.log.info({ code: fe.code, msg: fe.message }, 'request rejected');
   for (const [k, v] of Object.entries(fe.headers)) reply.header(k, v);

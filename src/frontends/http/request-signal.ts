@@ -1,12 +1,20 @@
 /** An AbortSignal that fires when the client of a request goes away. */
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
+import { FactoryError } from '../../errors.js';
 
-/** Aborts when the underlying socket closes before the response finished. */
-export function clientGoneSignal(request: FastifyRequest): AbortSignal {
+/**
+ * Aborts when the response closes before it finished (the connection went away). The listener
+ * sits on the per-request ServerResponse, not on the socket: keep-alive sockets carry many
+ * requests, and a socket listener per request would pile up for the connection's lifetime.
+ */
+export function clientGoneSignal(reply: FastifyReply): AbortSignal {
   const ac = new AbortController();
-  request.raw.once('close', () => {
-    if (!request.raw.complete || !request.raw.socket?.writableEnded) ac.abort(new Error('client went away'));
-  });
-  request.raw.socket?.once('close', () => ac.abort(new Error('client went away')));
+  const res = reply.raw;
+  if (res.destroyed && !res.writableFinished) ac.abort(new FactoryError('CLIENT_GONE', 'client closed the request'));
+  else {
+    res.once('close', () => {
+      if (!res.writableFinished) ac.abort(new FactoryError('CLIENT_GONE', 'client closed the request'));
+    });
+  }
   return ac.signal;
 }

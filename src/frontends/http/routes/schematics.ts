@@ -27,7 +27,10 @@ function bodyOf(body: unknown): Buffer {
 export function registerSchematicRoutes(app: FastifyInstance, schematics: SchematicService): void {
   app.post('/schematics', async (request, reply) => {
     const { id, canonical } = await schematics.create(bodyOf(request.body));
-    return reply.code(201).type('application/json').send(goJson({ id, schematic: canonical }));
+    return reply
+      .code(201)
+      .type('application/json')
+      .send(goJson({ id, schematic: canonical }));
   });
 
   app.post('/flavor', async (request, reply) => {

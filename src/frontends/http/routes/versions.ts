@@ -10,11 +10,14 @@ export function registerVersionRoutes(app: FastifyInstance, release: ReleaseSour
     return reply.type('application/json').send(goJson(list));
   });
 
-  app.get<{ Params: { version: string } }>('/version/:version/extensions/official', async (request, reply) => {
-    const version = await release.requireVersion(request.params.version);
-    const list = await release.extensionCatalog(version);
-    return reply.type('application/json').send(goJson(list));
-  });
+  app.get<{ Params: { version: string } }>(
+    '/version/:version/extensions/official',
+    async (request, reply) => {
+      const version = await release.requireVersion(request.params.version);
+      const list = await release.extensionCatalog(version);
+      return reply.type('application/json').send(goJson(list));
+    },
+  );
 
   app.get<{ Params: { version: string } }>('/version/:version/overlays/official', async (request, reply) => {
     const version = await release.requireVersion(request.params.version);
