@@ -76,7 +76,10 @@ function repositoryOf(r: { registry: string; namespace: string; repository: stri
 function buildImageSource(config: Config, client: () => OciClient): ImageSource {
   if (config.artifacts.source === 'oci-layout') {
     if (!config.artifacts.layoutDir) {
-      throw new FactoryError('CONFIG_INVALID', 'config key "artifacts.layoutDir": required when artifacts.source is oci-layout');
+      throw new FactoryError(
+        'CONFIG_INVALID',
+        'config key "artifacts.layoutDir": required when artifacts.source is oci-layout',
+      );
     }
     return new LayoutImageSource(config.artifacts.layoutDir);
   }
@@ -84,7 +87,12 @@ function buildImageSource(config: Config, client: () => OciClient): ImageSource 
 }
 
 /** The durable schematic store, per `schematics.store`. */
-function buildSchematicStore(config: Config, dataDir: string, client: () => OciClient, log: Logger): SchematicStore {
+function buildSchematicStore(
+  config: Config,
+  dataDir: string,
+  client: () => OciClient,
+  log: Logger,
+): SchematicStore {
   if (config.schematics.store === 'registry') {
     return new RegistrySchematicStore(client(), repositoryOf(config.schematics.registry), log);
   }
@@ -117,12 +125,12 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
   let ready = false;
 
   // The app's logger is created by Fastify; stores log through a late-bound adapter to it.
-  let appLog: Logger | undefined;
+  const sink: { log?: Logger } = {};
   const log: Logger = {
-    info: (o, m) => appLog?.info(o, m),
-    warn: (o, m) => appLog?.warn(o, m),
-    error: (o, m) => appLog?.error(o, m),
-    debug: (o, m) => appLog?.debug(o, m),
+    info: (o, m) => sink.log?.info(o, m),
+    warn: (o, m) => sink.log?.warn(o, m),
+    error: (o, m) => sink.log?.error(o, m),
+    debug: (o, m) => sink.log?.debug(o, m),
   };
 
   let oci: OciClient | undefined;
@@ -183,7 +191,7 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
         }),
     ],
   });
-  appLog = app.log;
+  sink.log = app.log;
   await app.ready();
   ready = true;
 

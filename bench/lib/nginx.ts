@@ -22,6 +22,8 @@ export async function freePort(): Promise<number> {
 /** A running nginx. */
 export interface Nginx {
   url: string;
+  /** The master process (workers are its children). */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -30,8 +32,12 @@ export async function startNginx(root: string, options: { workers?: number } = {
   const dir = await mkdtemp(join(tmpdir(), 'if-nginx-'));
   await mkdir(join(dir, 'tmp'), { recursive: true });
   const port = await freePort();
+  // Started as root, nginx workers switch to `nobody`, which cannot enter the 0700 mkdtemp
+  // directories callers serve from (every request would be a 403); keep them as root instead.
+  const user = process.getuid?.() === 0 ? 'user root root;' : '';
   const conf = `
 daemon off;
+${user}
 worker_processes ${options.workers ?? 'auto'};
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
@@ -58,6 +64,7 @@ http {
   }
   return {
     url: `http://127.0.0.1:${port}`,
+    pid: proc.pid ?? 0,
     stop: async () => {
       proc.kill('SIGQUIT');
       await new Promise((r) => proc.once('exit', r));

@@ -56,15 +56,24 @@ export class AssetService {
     for (const [field, requirement] of Object.entries(FIELD_VERSION_REQUIREMENTS)) {
       if (!requirement || !present[field]) continue;
       const applies =
-        requirement.scope === 'any' || fieldApplies(field as 'overlay', req.kind, { secureBoot: req.secureBoot, quirks });
+        requirement.scope === 'any' ||
+        fieldApplies(field as 'overlay', req.kind, { secureBoot: req.secureBoot, quirks });
       if (applies && !quirks[requirement.quirk]) {
-        throw new FactoryError('PROFILE_INVALID', `error enhancing profile from schematic: ${REQUIREMENT_MESSAGES[field]} ${version}`);
+        throw new FactoryError(
+          'PROFILE_INVALID',
+          `error enhancing profile from schematic: ${REQUIREMENT_MESSAGES[field]} ${version}`,
+        );
       }
     }
   }
 
   /** Returns the asset for (schematic, version, request), building it on a cache miss. */
-  async get(loaded: LoadedSchematic, version: string, req: AssetRequest, signal?: AbortSignal): Promise<CachedAsset> {
+  async get(
+    loaded: LoadedSchematic,
+    version: string,
+    req: AssetRequest,
+    signal?: AbortSignal,
+  ): Promise<CachedAsset> {
     const talos = parseTalosVersion(version);
     const quirks = deriveQuirks(talos);
     this.#checkRequirements(loaded, req, version, quirks);
@@ -74,7 +83,11 @@ export class AssetService {
     switch (req.kind) {
       case 'kernel': {
         const inputs = await this.#d.release.inputs(version, req.arch, signal);
-        const key = cacheKey('kernel', { arch: req.arch, imager: inputs.imagerDigest, sha256: inputs.sha256['vmlinuz'] });
+        const key = cacheKey('kernel', {
+          arch: req.arch,
+          imager: inputs.imagerDigest,
+          sha256: inputs.sha256['vmlinuz'],
+        });
         return this.#d.runner.get(
           key,
           async (work) => {

@@ -70,30 +70,36 @@ export class BuildRunner {
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(new Error('build timeout')), this.#o.timeoutMs);
     const signal = timeout.signal;
-    return this.#semaphore.run(async () => {
-      const workDir = await mkdtemp(join(this.#o.workRoot, 'build-'));
-      const started = Date.now();
-      this.stats.builds++;
-      try {
-        const file = await build(workDir, signal);
-        const asset = await this.#o.cache.put(key, file);
-        this.#log.info({ key, size: asset.size, ms: Date.now() - started }, 'asset built');
-        return asset;
-      } catch (e) {
-        this.stats.failures++;
-        if (signal.aborted) {
-          throw new FactoryError('BUILD_TIMEOUT', `build did not finish within ${Math.round(this.#o.timeoutMs / 1000)} s`, {
-            cause: e,
-          });
+    return this.#semaphore
+      .run(async () => {
+        const workDir = await mkdtemp(join(this.#o.workRoot, 'build-'));
+        const started = Date.now();
+        this.stats.builds++;
+        try {
+          const file = await build(workDir, signal);
+          const asset = await this.#o.cache.put(key, file);
+          this.#log.info({ key, size: asset.size, ms: Date.now() - started }, 'asset built');
+          return asset;
+        } catch (e) {
+          this.stats.failures++;
+          if (signal.aborted) {
+            throw new FactoryError(
+              'BUILD_TIMEOUT',
+              `build did not finish within ${Math.round(this.#o.timeoutMs / 1000)} s`,
+              {
+                cause: e,
+              },
+            );
+          }
+          const fe = toFactoryError(e);
+          this.#log.error({ key, code: fe.code, err: fe.message }, 'asset build failed');
+          throw fe;
+        } finally {
+          clearTimeout(timer);
+          await rm(workDir, { recursive: true, force: true });
         }
-        const fe = toFactoryError(e);
-        this.#log.error({ key, code: fe.code, err: fe.message }, 'asset build failed');
-        throw fe;
-      } finally {
-        clearTimeout(timer);
-        await rm(workDir, { recursive: true, force: true });
-      }
-    }, signal).finally(() => clearTimeout(timer));
+      }, signal)
+      .finally(() => clearTimeout(timer));
   }
 }
 

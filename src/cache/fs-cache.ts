@@ -114,7 +114,8 @@ export class FsAssetCache implements AssetCache {
     this.#log.error({ key, sha256: rec.sha256, why }, 'cached asset failed verification; dropping it');
     this.#index.delete(key);
     await rm(this.#keyPath(key), { force: true });
-    if (![...this.#index.values()].some((r) => r.sha256 === rec.sha256)) await rm(this.#blobPath(rec.sha256), { force: true });
+    if (![...this.#index.values()].some((r) => r.sha256 === rec.sha256))
+      await rm(this.#blobPath(rec.sha256), { force: true });
     this.#verified.delete(rec.sha256);
   }
 
@@ -167,7 +168,9 @@ export class FsAssetCache implements AssetCache {
   /** Evicts least recently used keys (never `keep`) until the cache fits in maxBytes. */
   async #evict(keep: string): Promise<void> {
     if (this.usedBytes <= this.#maxBytes) return;
-    const order = [...this.#index.entries()].filter(([k]) => k !== keep).sort((a, b) => a[1].lastUsed - b[1].lastUsed);
+    const order = [...this.#index.entries()]
+      .filter(([k]) => k !== keep)
+      .sort((a, b) => a[1].lastUsed - b[1].lastUsed);
     for (const [key, rec] of order) {
       if (this.usedBytes <= this.#maxBytes) break;
       this.#index.delete(key);

@@ -44,7 +44,10 @@ export async function build(args: BuildArgs, flags: ConfigFlags): Promise<{ size
     let id = args.schematic;
     if (!isSchematicId(id)) {
       const body = await readFile(args.schematic).catch((e: Error) => {
-        throw new FactoryError('SCHEMATIC_INVALID', `--schematic ${args.schematic}: not a schematic ID and not readable: ${e.message}`);
+        throw new FactoryError(
+          'SCHEMATIC_INVALID',
+          `--schematic ${args.schematic}: not a schematic ID and not readable: ${e.message}`,
+        );
       });
       id = (await factory.schematics.create(body)).id;
     }

@@ -16,7 +16,10 @@ export async function importBundle(bundle: string, flags: ConfigFlags): Promise<
   try {
     if (config.artifacts.source === 'oci-layout') {
       if (!config.artifacts.layoutDir) {
-        throw new FactoryError('CONFIG_INVALID', 'config key "artifacts.layoutDir": required when artifacts.source is oci-layout');
+        throw new FactoryError(
+          'CONFIG_INVALID',
+          'config key "artifacts.layoutDir": required when artifacts.source is oci-layout',
+        );
       }
       return await importIntoLayoutStore(root, config.artifacts.layoutDir);
     }

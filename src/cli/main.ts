@@ -73,7 +73,12 @@ async function main(argv: string[]): Promise<number> {
     case 'build': {
       const { values, positionals } = parseArgs({
         args: rest,
-        options: { ...COMMON, schematic: { type: 'string' }, version: { type: 'string' }, output: { type: 'string', short: 'o' } },
+        options: {
+          ...COMMON,
+          schematic: { type: 'string' },
+          version: { type: 'string' },
+          output: { type: 'string', short: 'o' },
+        },
         allowPositionals: true,
         strict: true,
       });
@@ -81,11 +86,19 @@ async function main(argv: string[]): Promise<number> {
       if (!values.schematic || !values.version || !values.output || !path || positionals.length !== 1) {
         usageError('build needs --schematic, --version, -o and exactly one asset PATH');
       }
-      await build({ schematic: values.schematic, version: values.version, path, output: values.output }, flagsOf(values));
+      await build(
+        { schematic: values.schematic, version: values.version, path, output: values.output },
+        flagsOf(values),
+      );
       return 0;
     }
     case 'import': {
-      const { values, positionals } = parseArgs({ args: rest, options: COMMON, allowPositionals: true, strict: true });
+      const { values, positionals } = parseArgs({
+        args: rest,
+        options: COMMON,
+        allowPositionals: true,
+        strict: true,
+      });
       if (positionals.length !== 1 || !positionals[0]) usageError('import needs exactly one DIR or TARBALL');
       const repos = await importBundle(positionals[0], flagsOf(values));
       for (const r of repos) process.stdout.write(`imported ${r.repo}: ${r.tags.join(' ')}\n`);
@@ -102,7 +115,8 @@ main(process.argv.slice(2)).then(
     if (e instanceof FactoryError) process.stderr.write(`image-factory: ${e.message}\n`);
     else if (e instanceof Error && 'code' in e && String(e.code).startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`image-factory: ${e.message}\n\n${USAGE}`);
-    } else process.stderr.write(`image-factory: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    } else
+      process.stderr.write(`image-factory: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     process.exit(e instanceof FactoryError && e.status < 500 ? 2 : 1);
   },
 );

@@ -86,7 +86,10 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     const path = name.slice(GENERIC_ENV_PREFIX.length).split('__').filter(Boolean);
     if (path.length > 0) setPath(tree, path, envValue(raw));
   }
-  for (const [key, { env: envName, path }] of Object.entries(FLAG_ENV) as [FlagKey, (typeof FLAG_ENV)[FlagKey]][]) {
+  for (const [key, { env: envName, path }] of Object.entries(FLAG_ENV) as [
+    FlagKey,
+    (typeof FLAG_ENV)[FlagKey],
+  ][]) {
     if (!path) continue;
     const fromEnv = env[envName];
     if (fromEnv !== undefined && fromEnv !== '') setPath(tree, path, fromEnv);

@@ -12,7 +12,10 @@ const size = (def: string) =>
     .transform((v, ctx) => {
       const n = parseSize(v);
       if (n === undefined) {
-        ctx.addIssue({ code: 'custom', message: `invalid size ${JSON.stringify(v)} (use e.g. 256KiB, 20GiB)` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `invalid size ${JSON.stringify(v)} (use e.g. 256KiB, 20GiB)`,
+        });
         return z.NEVER;
       }
       return n;
@@ -25,7 +28,10 @@ const duration = (def: string) =>
     .transform((v, ctx) => {
       const n = parseDuration(v);
       if (n === undefined) {
-        ctx.addIssue({ code: 'custom', message: `invalid duration ${JSON.stringify(v)} (use e.g. 30s, 15m, 1h)` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `invalid duration ${JSON.stringify(v)} (use e.g. 30s, 15m, 1h)`,
+        });
         return z.NEVER;
       }
       return n;
@@ -34,9 +40,13 @@ const duration = (def: string) =>
 const listen = z
   .string()
   .default('127.0.0.1:8080')
-  .refine((s) => /^(\[[0-9a-fA-F:.]+\]|[^:\s[\]]*):\d{1,5}$/.test(s) && Number(s.slice(s.lastIndexOf(':') + 1)) <= 65535, {
-    message: 'expected HOST:PORT (e.g. 127.0.0.1:8080, [::1]:8080, 0.0.0.0:80)',
-  });
+  .refine(
+    (s) =>
+      /^(\[[0-9a-fA-F:.]+\]|[^:\s[\]]*):\d{1,5}$/.test(s) && Number(s.slice(s.lastIndexOf(':') + 1)) <= 65535,
+    {
+      message: 'expected HOST:PORT (e.g. 127.0.0.1:8080, [::1]:8080, 0.0.0.0:80)',
+    },
+  );
 
 const httpUrl = z.string().refine((s) => {
   try {

@@ -80,7 +80,10 @@ export function parseOverlays(text: string): { name: string; image: string; dige
     const rec = (typeof o === 'object' && o !== null ? o : {}) as Record<string, unknown>;
     const { name, image, digest } = rec;
     if (typeof name !== 'string' || typeof image !== 'string' || typeof digest !== 'string') {
-      throw new FactoryError('UPSTREAM_UNAVAILABLE', `overlays.yaml: entry ${i} needs string name, image and digest`);
+      throw new FactoryError(
+        'UPSTREAM_UNAVAILABLE',
+        `overlays.yaml: entry ${i} needs string name, image and digest`,
+      );
     }
     return { name, image, digest };
   });

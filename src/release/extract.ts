@@ -23,7 +23,11 @@ function decompressFlag(mediaType: string): string[] {
 }
 
 /** Extracts `layers` in order into `dest` (optionally only `members`). */
-export async function extractLayers(layers: readonly LayerFile[], dest: string, members: string[] = []): Promise<void> {
+export async function extractLayers(
+  layers: readonly LayerFile[],
+  dest: string,
+  members: string[] = [],
+): Promise<void> {
   await mkdir(dest, { recursive: true });
   for (const layer of layers) {
     const args = [
@@ -44,8 +48,16 @@ export async function extractLayers(layers: readonly LayerFile[], dest: string, 
       const err = e as { stderr?: string; code?: number };
       const stderr = String(err.stderr ?? '').trim();
       // With member filters, a layer that lacks them is fine.
-      if (members.length > 0 && /Not found in archive/.test(stderr) && !/Error is not recoverable/.test(stderr)) continue;
-      throw new FactoryError('BUILD_FAILED', `extract layer ${layer.path}: tar exited ${err.code ?? '?'}: ${stderr.slice(-500)}`);
+      if (
+        members.length > 0 &&
+        /Not found in archive/.test(stderr) &&
+        !/Error is not recoverable/.test(stderr)
+      )
+        continue;
+      throw new FactoryError(
+        'BUILD_FAILED',
+        `extract layer ${layer.path}: tar exited ${err.code ?? '?'}: ${stderr.slice(-500)}`,
+      );
     }
   }
 }

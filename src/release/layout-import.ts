@@ -31,7 +31,8 @@ export async function findLayouts(root: string): Promise<string[]> {
       out.push(relative(root, dir));
       return;
     }
-    for (const e of entries) if (e.isDirectory() && e.name !== 'blobs') await walk(join(dir, e.name), depth + 1);
+    for (const e of entries)
+      if (e.isDirectory() && e.name !== 'blobs') await walk(join(dir, e.name), depth + 1);
   };
   await walk(root, 0);
   return out.sort();
@@ -44,10 +45,15 @@ export async function openBundle(path: string): Promise<{ root: string; close: (
   if (st.isDirectory()) return { root: path, close: async () => undefined };
   const dir = await mkdtemp(join(tmpdir(), 'if-import-'));
   try {
-    await run('tar', ['-x', '-a', '-f', path, '-C', dir, '--no-same-owner', '--no-same-permissions'], { maxBuffer: 1 << 20 });
+    await run('tar', ['-x', '-a', '-f', path, '-C', dir, '--no-same-owner', '--no-same-permissions'], {
+      maxBuffer: 1 << 20,
+    });
   } catch (e) {
     await rm(dir, { recursive: true, force: true });
-    throw new FactoryError('IMPORT_INVALID', `import: ${path} is neither a directory nor a readable tarball: ${(e as Error).message}`);
+    throw new FactoryError(
+      'IMPORT_INVALID',
+      `import: ${path} is neither a directory nor a readable tarball: ${(e as Error).message}`,
+    );
   }
   return { root: dir, close: () => rm(dir, { recursive: true, force: true }) };
 }
@@ -59,7 +65,12 @@ interface IndexJson {
 }
 
 /** Every blob digest reachable from a manifest (config, layers, child manifests), depth first. */
-async function reachable(src: LayoutImageSource, repo: string, digest: string, seen: Set<string>): Promise<void> {
+async function reachable(
+  src: LayoutImageSource,
+  repo: string,
+  digest: string,
+  seen: Set<string>,
+): Promise<void> {
   if (seen.has(digest)) return;
   seen.add(digest);
   const m = await src.getManifest(repo, digest);
@@ -76,7 +87,8 @@ export async function importIntoLayoutStore(bundleRoot: string, storeRoot: strin
   const src = new LayoutImageSource(bundleRoot);
   const dst = new LayoutImageSource(storeRoot);
   const repos = await findLayouts(bundleRoot);
-  if (repos.length === 0) throw new FactoryError('IMPORT_INVALID', `import: no OCI layout found in ${bundleRoot}`);
+  if (repos.length === 0)
+    throw new FactoryError('IMPORT_INVALID', `import: no OCI layout found in ${bundleRoot}`);
   const result: BundleRepo[] = [];
   for (const repo of repos) {
     const srcIndex = JSON.parse(await readFile(join(bundleRoot, repo, 'index.json'), 'utf8')) as IndexJson;
@@ -88,7 +100,9 @@ export async function importIntoLayoutStore(bundleRoot: string, storeRoot: strin
       if (!(await stat(dest).catch(() => undefined))) await src.fetchBlob(repo, digest, dest);
     }
     const dstIndexPath = join(storeRoot, repo, 'index.json');
-    const existing = (await readFile(dstIndexPath, 'utf8').then((t) => JSON.parse(t) as IndexJson).catch(() => undefined)) ?? {
+    const existing = (await readFile(dstIndexPath, 'utf8')
+      .then((t) => JSON.parse(t) as IndexJson)
+      .catch(() => undefined)) ?? {
       schemaVersion: 2,
       mediaType: 'application/vnd.oci.image.index.v1+json',
       manifests: [],

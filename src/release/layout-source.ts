@@ -46,7 +46,10 @@ export class LayoutImageSource implements ImageSource {
       return JSON.parse(await readFile(join(this.#repoDir(repo), 'index.json'), 'utf8')) as LayoutIndex;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw new FactoryError('UPSTREAM_UNAVAILABLE', `${this.description}: ${repo}/index.json: ${(e as Error).message}`);
+      throw new FactoryError(
+        'UPSTREAM_UNAVAILABLE',
+        `${this.description}: ${repo}/index.json: ${(e as Error).message}`,
+      );
     }
   }
 
@@ -58,7 +61,9 @@ export class LayoutImageSource implements ImageSource {
 
   async listTags(repo: string): Promise<string[]> {
     const index = await this.#index(repo);
-    const tags = (index?.manifests ?? []).map((m) => m.annotations?.[REF_NAME]).filter((t): t is string => !!t);
+    const tags = (index?.manifests ?? [])
+      .map((m) => m.annotations?.[REF_NAME])
+      .filter((t): t is string => !!t);
     return [...new Set(tags)];
   }
 
@@ -66,8 +71,11 @@ export class LayoutImageSource implements ImageSource {
     let digest = reference;
     let mediaType: string | undefined;
     if (!reference.includes(':')) {
-      const entry = (await this.#index(repo))?.manifests?.find((m) => m.annotations?.[REF_NAME] === reference);
-      if (!entry?.digest) throw new FactoryError('NOT_FOUND', `${this.description}: manifest ${repo}:${reference} not found`);
+      const entry = (await this.#index(repo))?.manifests?.find(
+        (m) => m.annotations?.[REF_NAME] === reference,
+      );
+      if (!entry?.digest)
+        throw new FactoryError('NOT_FOUND', `${this.description}: manifest ${repo}:${reference} not found`);
       digest = entry.digest;
       mediaType = entry.mediaType;
     }
@@ -82,7 +90,10 @@ export class LayoutImageSource implements ImageSource {
     }
     const actual = digestOf(bytes, digest);
     if (actual !== digest) {
-      throw new FactoryError('DIGEST_MISMATCH', `${this.description}: manifest ${repo}@${digest} has digest ${actual}`);
+      throw new FactoryError(
+        'DIGEST_MISMATCH',
+        `${this.description}: manifest ${repo}@${digest} has digest ${actual}`,
+      );
     }
     const parsed = parseManifest(bytes, mediaType, `${repo}@${digest}`);
     return { bytes, digest, mediaType: parsed.mediaType };
@@ -102,7 +113,10 @@ export class LayoutImageSource implements ImageSource {
       await pipeline(input, createWriteStream(tmp, { flags: 'wx' }), { signal });
       const actual = `${digest.split(':')[0]}:${hash.digest('hex')}`;
       if (actual !== digest) {
-        throw new FactoryError('DIGEST_MISMATCH', `${this.description}: blob ${repo}@${digest} has digest ${actual}`);
+        throw new FactoryError(
+          'DIGEST_MISMATCH',
+          `${this.description}: blob ${repo}@${digest} has digest ${actual}`,
+        );
       }
       await rename(tmp, dest);
     } catch (e) {

@@ -36,7 +36,11 @@ export async function importIntoRegistry(
         } else {
           for (const blob of [doc.config, ...doc.layers]) {
             const [alg, hex] = blob.digest.split(':') as [string, string];
-            await client.pushBlob(target, { path: join(bundleRoot, repo, 'blobs', alg, hex) }, { digest: blob.digest });
+            await client.pushBlob(
+              target,
+              { path: join(bundleRoot, repo, 'blobs', alg, hex) },
+              { digest: blob.digest },
+            );
           }
         }
         pushed.add(digest);

@@ -152,13 +152,18 @@ export class ReleaseSource {
     // The whole tag counts, build metadata included: `v1.5.5+x` is not an offered version.
     const tag = parseTalosVersion(input).tag;
     const list = await this.versions();
-    if (!list.includes(tag)) throw new FactoryError('VERSION_UNAVAILABLE', `version ${tag.slice(1)} is not available`);
+    if (!list.includes(tag))
+      throw new FactoryError('VERSION_UNAVAILABLE', `version ${tag.slice(1)} is not available`);
     return tag;
   }
 
-
   /** Pulls an image (tag or digest) for a platform: manifest + verified local layer blobs. */
-  async pullImage(repository: string, reference: string, arch: Arch, signal?: AbortSignal): Promise<PulledImage> {
+  async pullImage(
+    repository: string,
+    reference: string,
+    arch: Arch,
+    signal?: AbortSignal,
+  ): Promise<PulledImage> {
     const repo = this.repo(repository);
     const top = await this.#o.images.getManifest(repo, reference, signal);
     const what = `${repo}@${top.digest}`;
@@ -169,11 +174,15 @@ export class ReleaseSource {
       const m = await this.#o.images.getManifest(repo, desc.digest, signal);
       doc = parseManifest(m.bytes, m.mediaType, `${repo}@${m.digest}`);
       digest = m.digest;
-      if (doc.kind !== 'manifest') throw new FactoryError('UPSTREAM_UNAVAILABLE', `${what}: nested index for linux/${arch}`);
+      if (doc.kind !== 'manifest')
+        throw new FactoryError('UPSTREAM_UNAVAILABLE', `${what}: nested index for linux/${arch}`);
     }
     const layers: LayerFile[] = [];
     for (const layer of doc.layers) {
-      layers.push({ path: await this.#blobs.ensure(this.#o.images, repo, layer.digest, signal), mediaType: layer.mediaType });
+      layers.push({
+        path: await this.#blobs.ensure(this.#o.images, repo, layer.digest, signal),
+        mediaType: layer.mediaType,
+      });
     }
     return { repository: repo, digest, manifest: doc, layers };
   }
@@ -181,7 +190,11 @@ export class ReleaseSource {
   /** Reads small files out of an image (catalogs) into memory. */
   async #readImageFiles(repository: string, tag: string, files: string[]): Promise<Map<string, string>> {
     const image = await this.pullImage(repository, tag, 'amd64');
-    const tmp = join(this.#o.cacheDir, 'tmp', `catalog-${process.pid}-${Math.random().toString(36).slice(2)}`);
+    const tmp = join(
+      this.#o.cacheDir,
+      'tmp',
+      `catalog-${process.pid}-${Math.random().toString(36).slice(2)}`,
+    );
     try {
       await extractLayers(image.layers, tmp);
       const out = new Map<string, string>();
@@ -208,7 +221,10 @@ export class ReleaseSource {
       ]);
       const digests = files.get('image-digests');
       if (digests === undefined) {
-        throw new FactoryError('UPSTREAM_UNAVAILABLE', `extensions catalog ${version} has no image-digests file`);
+        throw new FactoryError(
+          'UPSTREAM_UNAVAILABLE',
+          `extensions catalog ${version} has no image-digests file`,
+        );
       }
       const descriptions = parseDescriptions(files.get('descriptions.yaml') ?? '');
       return parseImageDigests(digests).map((img) => ({
@@ -226,7 +242,9 @@ export class ReleaseSource {
     const v = tryParseTalosVersion(version);
     if (v && !versionAtLeast({ ...v, prerelease: [] }, '1.7.0')) return Promise.resolve([]);
     return this.#memo(this.#overlays, version, async () => {
-      const files = await this.#readImageFiles(this.#o.components.overlayManifest, version, ['overlays.yaml']);
+      const files = await this.#readImageFiles(this.#o.components.overlayManifest, version, [
+        'overlays.yaml',
+      ]);
       return parseOverlays(files.get('overlays.yaml') ?? '').map((o) => {
         const ref = o.image.includes('@') ? o.image.slice(0, o.image.indexOf('@')) : o.image;
         const lastColon = ref.lastIndexOf(':');
@@ -275,7 +293,11 @@ export class ReleaseSource {
       if (!inputs) {
         await this.#extractInputs(image, arch, dir);
         inputs = await this.#loadInputs(dir, version, arch, image.digest);
-        if (!inputs) throw new FactoryError('INTERNAL', `inputs of ${version}/${arch} failed verification right after extraction`);
+        if (!inputs)
+          throw new FactoryError(
+            'INTERNAL',
+            `inputs of ${version}/${arch} failed verification right after extraction`,
+          );
       }
       this.#verifiedInputs.set(key, inputs);
       return inputs;
@@ -306,7 +328,10 @@ export class ReleaseSource {
       }
       const sums: Record<string, string> = {};
       for (const f of INPUT_FILES) if (present.has(f)) sums[f] = await sha256File(join(src, f));
-      await writeFile(join(src, 'inputs.json'), JSON.stringify({ imager: image.digest, sha256: sums }, null, 2));
+      await writeFile(
+        join(src, 'inputs.json'),
+        JSON.stringify({ imager: image.digest, sha256: sums }, null, 2),
+      );
       await rm(dir, { recursive: true, force: true });
       await mkdir(join(dir, '..'), { recursive: true });
       await rename(src, dir);
@@ -315,7 +340,12 @@ export class ReleaseSource {
     }
   }
 
-  async #loadInputs(dir: string, version: string, arch: Arch, imagerDigest: string): Promise<ReleaseInputs | undefined> {
+  async #loadInputs(
+    dir: string,
+    version: string,
+    arch: Arch,
+    imagerDigest: string,
+  ): Promise<ReleaseInputs | undefined> {
     let meta: { imager?: string; sha256?: Record<string, string> };
     try {
       meta = JSON.parse(await readFile(join(dir, 'inputs.json'), 'utf8')) as typeof meta;

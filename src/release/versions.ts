@@ -34,7 +34,11 @@ export function offeredVersions(tags: readonly string[], policy: VersionPolicy):
   const kept = parsed.filter((v) => {
     if (v.prerelease.length === 0) return true;
     if (!newest || v.major !== newest.major || v.minor !== newest.minor) return false;
-    return v.prerelease.length === 2 && ALLOWED_PRE.test(v.prerelease[0] ?? '') && /^\d+$/.test(v.prerelease[1] ?? '');
+    return (
+      v.prerelease.length === 2 &&
+      ALLOWED_PRE.test(v.prerelease[0] ?? '') &&
+      /^\d+$/.test(v.prerelease[1] ?? '')
+    );
   });
   const unique = new Map(kept.map((v) => [releaseTag(v), v]));
   return [...unique.values()].sort(compareTalosVersions).map(releaseTag);

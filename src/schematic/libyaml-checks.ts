@@ -68,7 +68,7 @@ export function findLineStartTab(
       let from = n.range[0];
       while (source[from] === ' ' || source[from] === '\t') from++;
       skipped.push([from, n.range[1]]);
-    } else if (isMap(n) || isSeq(n)) stack.push(...n.items);
+    } else if (isMap(n) || isSeq(n)) for (const item of n.items) stack.push(item);
   }
   // Ranges are disjoint; tabs are visited in source order, so one forward pointer suffices.
   skipped.sort((a, b) => a[0] - b[0]);

@@ -4,7 +4,8 @@ export class Semaphore {
   readonly #waiters: (() => void)[] = [];
 
   constructor(readonly capacity: number) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`semaphore capacity must be ≥ 1, got ${capacity}`);
+    if (!Number.isInteger(capacity) || capacity < 1)
+      throw new RangeError(`semaphore capacity must be ≥ 1, got ${capacity}`);
     this.#free = capacity;
   }
 

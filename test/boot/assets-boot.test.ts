@@ -61,7 +61,13 @@ describe('boot assets served over HTTP', { timeout: 1_500_000 }, () => {
     const initrd = await download(`${base}/initramfs-amd64.xz`);
     const cmdline = await (await fetch(`${url}${base}/cmdline-metal-amd64`)).text();
     // Talos ≥ 1.8 metal has only console=tty0; the fixture init writes its report to ttyS0 itself.
-    const boot = await bootKernel({ kernel, initrd, append: `${cmdline} console=ttyS0`, timeoutMs: 180_000, name: `direct-${version}` });
+    const boot = await bootKernel({
+      kernel,
+      initrd,
+      append: `${cmdline} console=ttyS0`,
+      timeoutMs: 180_000,
+      name: `direct-${version}`,
+    });
     return parseReport(boot.serial);
   }
 
@@ -71,10 +77,16 @@ describe('boot assets served over HTTP', { timeout: 1_500_000 }, () => {
     const names = r.layers.map((l) => l.name);
     const expected = extensions.map((e) => e.replace('siderolabs/', ''));
     const withoutModDep = names.filter((n) => n !== 'modules.dep');
-    assert.deepEqual(withoutModDep, [...expected.map((e) => fx.extensions.find((x) => x.name === e)!.name), 'schematic']);
+    assert.deepEqual(withoutModDep, [
+      ...expected.map((e) => fx.extensions.find((x) => x.name === e)!.name),
+      'schematic',
+    ]);
     const schematicLayer = r.layers.find((l) => l.name === 'schematic')!;
     assert.equal(schematicLayer.version, schematicId);
-    assert.ok(r.schematicMarkers.includes(schematicId), `marker for ${schematicId} in ${r.schematicMarkers.join(',')}`);
+    assert.ok(
+      r.schematicMarkers.includes(schematicId),
+      `marker for ${schematicId} in ${r.schematicMarkers.join(',')}`,
+    );
     for (const l of r.layers) assert.equal(l.state, 'mounted', `${l.name} ${l.state}`);
     assert.deepEqual(r.errors, []);
     for (const e of expected) {
@@ -83,7 +95,11 @@ describe('boot assets served over HTTP', { timeout: 1_500_000 }, () => {
       assert.ok(layer, `layer ${e}`);
       for (const f of rel.files.amd64 ?? []) {
         const isMovedOut = /(^|\/)lib\/firmware\//.test(f.path);
-        if (!isMovedOut) assert.ok(layer.files.some((x) => x.path.endsWith(f.path.replace(/^rootfs/, ''))), `${e}: ${f.path}`);
+        if (!isMovedOut)
+          assert.ok(
+            layer.files.some((x) => x.path.endsWith(f.path.replace(/^rootfs/, ''))),
+            `${e}: ${f.path}`,
+          );
       }
     }
   }
@@ -105,12 +121,24 @@ describe('boot assets served over HTTP', { timeout: 1_500_000 }, () => {
       assertSchematicReport(r, version, id, EXTENSIONS);
       assert.match(r.cmdline, / nolapic /);
       assert.match(r.cmdline, /if\.test=boot/);
-      assert.match(r.cmdline, /talos\.environment=INSTALLER_META_BASE64=MHhhPXsiZXh0ZXJuYWxJUHMiOlsiMS4yLjMuNCJdfQ==/);
-      assert.ok(r.microcode.some((m) => m.path.endsWith('kernel/x86/microcode/AuthenticAMD.bin')), JSON.stringify(r.microcode));
+      assert.match(
+        r.cmdline,
+        /talos\.environment=INSTALLER_META_BASE64=MHhhPXsiZXh0ZXJuYWxJUHMiOlsiMS4yLjMuNCJdfQ==/,
+      );
+      assert.ok(
+        r.microcode.some((m) => m.path.endsWith('kernel/x86/microcode/AuthenticAMD.bin')),
+        JSON.stringify(r.microcode),
+      );
       assert.ok(r.firmware.length > 0, 'firmware moved into the initramfs');
       assert.ok(r.moddepLayer !== undefined, 'modules.dep layer present');
-      assert.ok(r.moddepLines.some((l) => l.includes('vfat')), r.moddepLines.join('\n'));
-      assert.ok(r.modules.some((m) => m.name === 'vfat' && m.loaded), JSON.stringify(r.modules));
+      assert.ok(
+        r.moddepLines.some((l) => l.includes('vfat')),
+        r.moddepLines.join('\n'),
+      );
+      assert.ok(
+        r.modules.some((m) => m.name === 'vfat' && m.loaded),
+        JSON.stringify(r.modules),
+      );
     });
 
     for (const firmware of ['bios', 'uefi'] as const) {

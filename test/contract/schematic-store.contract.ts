@@ -24,7 +24,9 @@ export interface StoreHarness {
 
 /** A random canonical-looking document and its ID. */
 export function sampleSchematic(): { id: string; bytes: Buffer } {
-  const bytes = Buffer.from(`customization:\n    extraKernelArgs:\n        - x=${randomBytes(8).toString('hex')}\n`);
+  const bytes = Buffer.from(
+    `customization:\n    extraKernelArgs:\n        - x=${randomBytes(8).toString('hex')}\n`,
+  );
   return { id: createHash('sha256').update(bytes).digest('hex'), bytes };
 }
 

@@ -18,8 +18,16 @@ describe('POST /schematics and /flavor under hostile input', { timeout: 120_000 
 
   const check = async (payload: string | Buffer) => {
     for (const url of ['/schematics', '/flavor']) {
-      const res = await t.factory.app.inject({ method: 'POST', url, payload, headers: { 'content-type': 'application/yaml' } });
-      assert.ok(res.statusCode === 201 || (res.statusCode >= 400 && res.statusCode < 500), `${url} → ${res.statusCode}: ${res.body}`);
+      const res = await t.factory.app.inject({
+        method: 'POST',
+        url,
+        payload,
+        headers: { 'content-type': 'application/yaml' },
+      });
+      assert.ok(
+        res.statusCode === 201 || (res.statusCode >= 400 && res.statusCode < 500),
+        `${url} → ${res.statusCode}: ${res.body}`,
+      );
       if (res.statusCode !== 201) assert.ok(res.body.trim().length > 0, 'a rejection carries a message');
     }
   };
@@ -53,9 +61,14 @@ describe('POST /schematics and /flavor under hostile input', { timeout: 120_000 
     await check('['.repeat(100_000));
     await check('{a: '.repeat(20_000) + '1' + '}'.repeat(20_000));
     await check(`customization:\n  extraKernelArgs:\n${'    - x\n'.repeat(30_000)}`);
-    await check(`overlay:\n  name: x\n  image: y\n  options:\n${'    '.repeat(1)}${Array.from({ length: 5000 }, (_, i) => `k${i}: v`).join('\n    ')}\n`);
+    await check(
+      `overlay:\n  name: x\n  image: y\n  options:\n${'    '.repeat(1)}${Array.from({ length: 5000 }, (_, i) => `k${i}: v`).join('\n    ')}\n`,
+    );
     // An alias bomb: each level doubles the previous one.
-    const bomb = ['a0: &a0 [x, x]', ...Array.from({ length: 30 }, (_, i) => `a${i + 1}: &a${i + 1} [*a${i}, *a${i}]`)].join('\n');
+    const bomb = [
+      'a0: &a0 [x, x]',
+      ...Array.from({ length: 30 }, (_, i) => `a${i + 1}: &a${i + 1} [*a${i}, *a${i}]`),
+    ].join('\n');
     await check(`overlay:\n  name: x\n  image: y\n  options:\n    ${bomb.replace(/\n/g, '\n    ')}\n`);
     await check('x'.repeat(300 * 1024)); // over the body limit → 413
   });

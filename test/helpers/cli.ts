@@ -11,13 +11,24 @@ export interface CliResult {
 }
 
 /** Runs `image-factory <args>` with `env` added; never rejects on a non-zero exit. */
-export function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 300_000): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+  timeoutMs = 300_000,
+): Promise<CliResult> {
   const js = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-  const argv = existsSync(js) ? [js, ...args] : ['--import', 'tsx', fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url)), ...args];
+  const argv = existsSync(js)
+    ? [js, ...args]
+    : ['--import', 'tsx', fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url)), ...args];
   return new Promise((resolve) => {
-    execFile(process.execPath, argv, { env: { ...process.env, ...env }, timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      argv,
+      { env: { ...process.env, ...env }, timeout: timeoutMs, maxBuffer: 16 << 20 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }

@@ -16,7 +16,10 @@ export interface TestFactory {
 type DeepPartialInput = { [K in keyof NonNullable<ConfigInput>]?: NonNullable<ConfigInput>[K] };
 
 /** Creates a factory with silent logs, port 0 and a fresh data dir; `config` is merged on top. */
-export async function makeTestFactory(config: DeepPartialInput = {}, overrides: FactoryOverrides = {}): Promise<TestFactory> {
+export async function makeTestFactory(
+  config: DeepPartialInput = {},
+  overrides: FactoryOverrides = {},
+): Promise<TestFactory> {
   const dataDir = await mkdtemp(join(tmpdir(), 'if-test-'));
   const cfg = validateConfig({
     ...config,

@@ -18,6 +18,9 @@ export async function makeFixtureFactory(
   overrides: FactoryOverrides = {},
 ): Promise<{ t: TestFactory; fixtures: FixtureManifest }> {
   const fx = await fixtureReleases();
-  const t = await makeTestFactory({ ...config, artifacts: { source: 'oci-layout', layoutDir: fx.root, ...config.artifacts } }, overrides);
+  const t = await makeTestFactory(
+    { ...config, artifacts: { source: 'oci-layout', layoutDir: fx.root, ...config.artifacts } },
+    overrides,
+  );
   return { t, fixtures: fx };
 }

@@ -26,5 +26,7 @@ export interface SchematicVector {
 
 /** The schematic acceptance vectors. */
 export function schematicVectors(): SchematicVector[] {
-  return JSON.parse(readFileSync(join(sharedDir(), 'testdata', 'schematic-vectors.json'), 'utf8')) as SchematicVector[];
+  return JSON.parse(
+    readFileSync(join(sharedDir(), 'testdata', 'schematic-vectors.json'), 'utf8'),
+  ) as SchematicVector[];
 }

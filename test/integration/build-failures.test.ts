@@ -390,11 +390,17 @@ describe('build failures', { timeout: 120_000 }, () => {
     it('v1.8.3 (no known compression) is refused when the release inputs are extracted, for every kind', async () => {
       const id = await createSchematic(t, ['siderolabs/hello-world-service']);
       for (const path of ['initramfs-amd64.xz', 'kernel-amd64', 'initramfs-amd64.xz']) {
-        const res = await t.factory.app.inject({ url: `/image/${id}/v1.8.3/${path}`, headers: { accept: 'application/json' } });
+        const res = await t.factory.app.inject({
+          url: `/image/${id}/v1.8.3/${path}`,
+          headers: { accept: 'application/json' },
+        });
         assert.equal(res.statusCode, 502, res.body);
         const doc = res.json() as { code: string; message: string };
         assert.equal(doc.code, 'UPSTREAM_UNAVAILABLE');
-        assert.match(doc.message, /usr\/install\/amd64\/initramfs\.xz is not an xz, zstd, gzip or cpio initramfs/);
+        assert.match(
+          doc.message,
+          /usr\/install\/amd64\/initramfs\.xz is not an xz, zstd, gzip or cpio initramfs/,
+        );
       }
     });
 

@@ -34,7 +34,10 @@ describe('image-factory CLI', { timeout: 900_000 }, () => {
     const tarball = join(dir, 'release.tar');
     await run('tar', ['-C', fx.root, '-cf', tarball, 'siderolabs']);
     const store = join(dir, 'store');
-    const env = { IMAGE_FACTORY__artifacts__source: 'oci-layout', IMAGE_FACTORY__artifacts__layoutDir: store };
+    const env = {
+      IMAGE_FACTORY__artifacts__source: 'oci-layout',
+      IMAGE_FACTORY__artifacts__layoutDir: store,
+    };
     const res = await runCli(['import', tarball], env);
     assert.equal(res.code, 0, res.stderr);
     assert.match(res.stdout, /imported siderolabs\/imager: .*v1\.10\.6/);
@@ -56,7 +59,9 @@ describe('image-factory CLI', { timeout: 900_000 }, () => {
     };
     const res = await runCli(['import', fx.root], env);
     assert.equal(res.code, 0, res.stderr);
-    const t = await makeTestFactory({ artifacts: { source: 'registry', core: { registry: registry.host, insecure: true } } });
+    const t = await makeTestFactory({
+      artifacts: { source: 'registry', core: { registry: registry.host, insecure: true } },
+    });
     try {
       assert.deepEqual((await t.factory.app.inject('/versions')).json(), OFFERED);
       const ext = await t.factory.app.inject('/version/v1.8.3/extensions/official');
@@ -69,7 +74,10 @@ describe('image-factory CLI', { timeout: 900_000 }, () => {
   it('rejects a bundle that is not one, naming it', async () => {
     const bogus = join(dir, 'bogus.tar');
     await writeFile(bogus, 'not a tarball');
-    const res = await runCli(['import', bogus], { IMAGE_FACTORY__artifacts__source: 'oci-layout', IMAGE_FACTORY__artifacts__layoutDir: join(dir, 'x') });
+    const res = await runCli(['import', bogus], {
+      IMAGE_FACTORY__artifacts__source: 'oci-layout',
+      IMAGE_FACTORY__artifacts__layoutDir: join(dir, 'x'),
+    });
     assert.equal(res.code, 2);
     assert.match(res.stderr, /bogus\.tar/);
   });
@@ -84,11 +92,19 @@ describe('image-factory CLI', { timeout: 900_000 }, () => {
       IMAGE_FACTORY_EXTERNAL_URL: 'https://factory.example/',
     };
     const schematic = join(dir, 'schematic.yaml');
-    await writeFile(schematic, 'customization:\n  systemExtensions:\n    officialExtensions: [siderolabs/hello-world-service]\n');
+    await writeFile(
+      schematic,
+      'customization:\n  systemExtensions:\n    officialExtensions: [siderolabs/hello-world-service]\n',
+    );
     const out = join(dir, 'initramfs.xz');
-    const res = await runCli(['build', '--schematic', schematic, '--version', 'v1.10.6', 'initramfs-amd64.xz', '-o', out], env);
+    const res = await runCli(
+      ['build', '--schematic', schematic, '--version', 'v1.10.6', 'initramfs-amd64.xz', '-o', out],
+      env,
+    );
     assert.equal(res.code, 0, res.stderr);
-    const sha = createHash('sha256').update(await readFile(out)).digest('hex');
+    const sha = createHash('sha256')
+      .update(await readFile(out))
+      .digest('hex');
     assert.match(res.stderr, new RegExp(`sha256 ${sha}`));
 
     const t = await makeTestFactory({
@@ -96,23 +112,39 @@ describe('image-factory CLI', { timeout: 900_000 }, () => {
       http: { externalURL: 'https://factory.example/' },
     });
     try {
-      const id = (await t.factory.app.inject({ method: 'POST', url: '/schematics', payload: await readFile(schematic) })).json().id as string;
+      const id = (
+        await t.factory.app.inject({ method: 'POST', url: '/schematics', payload: await readFile(schematic) })
+      ).json().id as string;
       const http = await t.factory.app.inject(`/image/${id}/v1.10.6/initramfs-amd64.xz`);
       assert.equal(http.statusCode, 200);
-      assert.equal(createHash('sha256').update(http.rawPayload).digest('hex'), sha, 'builds are reproducible across processes');
+      assert.equal(
+        createHash('sha256').update(http.rawPayload).digest('hex'),
+        sha,
+        'builds are reproducible across processes',
+      );
     } finally {
       await t.cleanup();
     }
   });
 
   it('build reports bad input with exit code 2 and the upstream message', async () => {
-    const env = { IMAGE_FACTORY__artifacts__source: 'oci-layout', IMAGE_FACTORY__artifacts__layoutDir: fx.root, IMAGE_FACTORY_DATA_DIR: join(dir, 'd2') };
-    const res = await runCli(['build', '--schematic', 'a'.repeat(64), '--version', 'v1.10.6', 'kernel-amd64', '-o', join(dir, 'k')], env);
+    const env = {
+      IMAGE_FACTORY__artifacts__source: 'oci-layout',
+      IMAGE_FACTORY__artifacts__layoutDir: fx.root,
+      IMAGE_FACTORY_DATA_DIR: join(dir, 'd2'),
+    };
+    const res = await runCli(
+      ['build', '--schematic', 'a'.repeat(64), '--version', 'v1.10.6', 'kernel-amd64', '-o', join(dir, 'k')],
+      env,
+    );
     assert.equal(res.code, 2);
     assert.match(res.stderr, /schematic ID "a{64}" not found/);
     const bad = join(dir, 's.yaml');
     await writeFile(bad, '{}');
-    const res2 = await runCli(['build', '--schematic', bad, '--version', 'v1.10.6', 'metal-amd64.ssd', '-o', join(dir, 'k')], env);
+    const res2 = await runCli(
+      ['build', '--schematic', bad, '--version', 'v1.10.6', 'metal-amd64.ssd', '-o', join(dir, 'k')],
+      env,
+    );
     assert.equal(res2.code, 2);
     assert.match(res2.stderr, /invalid profile path: "metal-amd64\.ssd"/);
   });

@@ -14,7 +14,12 @@ describe('schematic routes', () => {
   after(() => t.cleanup());
 
   const post = (url: string, payload: string, headers: Record<string, string> = {}) =>
-    t.factory.app.inject({ method: 'POST', url, payload, headers: { 'content-type': 'application/yaml', ...headers } });
+    t.factory.app.inject({
+      method: 'POST',
+      url,
+      payload,
+      headers: { 'content-type': 'application/yaml', ...headers },
+    });
 
   it('POST /schematics creates the empty schematic with the upstream ID', async () => {
     const res = await post('/schematics', 'customization: {}\n');
@@ -89,16 +94,27 @@ describe('schematic routes', () => {
       headers: { accept: 'application/json' },
     });
     assert.equal(res.statusCode, 404);
-    assert.deepEqual(res.json(), { code: 'SCHEMATIC_NOT_FOUND', message: `schematic ID "${'b'.repeat(64)}" not found` });
+    assert.deepEqual(res.json(), {
+      code: 'SCHEMATIC_NOT_FOUND',
+      message: `schematic ID "${'b'.repeat(64)}" not found`,
+    });
   });
 
   it('sets Server and echoes or generates X-Request-ID', async () => {
-    const echoed = await t.factory.app.inject({ method: 'GET', url: '/healthz', headers: { 'x-request-id': 'abc-123' } });
+    const echoed = await t.factory.app.inject({
+      method: 'GET',
+      url: '/healthz',
+      headers: { 'x-request-id': 'abc-123' },
+    });
     assert.equal(echoed.headers['x-request-id'], 'abc-123');
     assert.match(String(echoed.headers.server), /^image-factory\/\d+\.\d+\.\d+/);
     const generated = await t.factory.app.inject({ method: 'GET', url: '/healthz' });
     assert.match(String(generated.headers['x-request-id']), /^[0-9a-f-]{36}$/);
-    const hostile = await t.factory.app.inject({ method: 'GET', url: '/healthz', headers: { 'x-request-id': 'a b\u0001' } });
+    const hostile = await t.factory.app.inject({
+      method: 'GET',
+      url: '/healthz',
+      headers: { 'x-request-id': 'a b\u0001' },
+    });
     assert.notEqual(hostile.headers['x-request-id'], 'a b\u0001');
   });
 
@@ -114,7 +130,11 @@ describe('schematic routes', () => {
   });
 
   it('CORS: simple request and preflight', async () => {
-    const simple = await t.factory.app.inject({ method: 'GET', url: '/healthz', headers: { origin: 'https://x.example' } });
+    const simple = await t.factory.app.inject({
+      method: 'GET',
+      url: '/healthz',
+      headers: { origin: 'https://x.example' },
+    });
     assert.equal(simple.headers['access-control-allow-origin'], '*');
     assert.match(String(simple.headers['access-control-expose-headers']), /Content-Disposition/);
     const pre = await t.factory.app.inject({

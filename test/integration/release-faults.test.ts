@@ -42,7 +42,11 @@ describe('release faults through the factory', { timeout: 600_000 }, () => {
   const inject = (url: string) => t.factory.app.inject({ method: 'GET', url });
 
   it('500s beyond the retry budget → 502 with the registry status; then it recovers', async () => {
-    proxy.inject({ path: /\/tags\/list/, fault: { kind: 'status', status: 500, body: '{"errors":[{"code":"UNKNOWN","message":"boom"}]}' }, times: 2 });
+    proxy.inject({
+      path: /\/tags\/list/,
+      fault: { kind: 'status', status: 500, body: '{"errors":[{"code":"UNKNOWN","message":"boom"}]}' },
+      times: 2,
+    });
     const res = await inject('/versions');
     assert.equal(res.statusCode, 502);
     assert.match(res.body, /500/);
@@ -95,12 +99,17 @@ describe('release registry with authentication', { timeout: 600_000 }, () => {
     registry = await startRegistry({ auth: 'htpasswd' });
     dockerConfig = await mkdtemp(join(tmpdir(), 'if-dockercfg-'));
     const auth = Buffer.from('tester:tester-password').toString('base64');
-    await writeFile(join(dockerConfig, 'config.json'), JSON.stringify({ auths: { [registry.host]: { auth } } }));
+    await writeFile(
+      join(dockerConfig, 'config.json'),
+      JSON.stringify({ auths: { [registry.host]: { auth } } }),
+    );
     process.env.DOCKER_CONFIG = dockerConfig;
     // Published with our own import path and credentials (skopeo here has no test creds).
     const client = new OciClient({
       hosts: { [registry.host]: { insecure: true } },
-      credentials: staticCredentials({ [registry.host]: { username: 'tester', password: 'tester-password' } }),
+      credentials: staticCredentials({
+        [registry.host]: { username: 'tester', password: 'tester-password' },
+      }),
     });
     await importIntoRegistry(client, fx.root, registry.host, '');
   });
@@ -112,7 +121,9 @@ describe('release registry with authentication', { timeout: 600_000 }, () => {
 
   it('without credentials → 502 naming the auth failure; with docker config.json credentials → 200', async () => {
     process.env.DOCKER_CONFIG = join(dockerConfig, 'nowhere');
-    const anon = await makeTestFactory({ artifacts: { source: 'registry', core: { registry: registry.host, insecure: true } } });
+    const anon = await makeTestFactory({
+      artifacts: { source: 'registry', core: { registry: registry.host, insecure: true } },
+    });
     try {
       const res = await anon.factory.app.inject('/versions');
       assert.equal(res.statusCode, 502);
@@ -121,7 +132,9 @@ describe('release registry with authentication', { timeout: 600_000 }, () => {
       await anon.cleanup();
     }
     process.env.DOCKER_CONFIG = dockerConfig;
-    const authed = await makeTestFactory({ artifacts: { source: 'registry', core: { registry: registry.host, insecure: true } } });
+    const authed = await makeTestFactory({
+      artifacts: { source: 'registry', core: { registry: registry.host, insecure: true } },
+    });
     try {
       const res = await authed.factory.app.inject('/versions');
       assert.equal(res.statusCode, 200, res.body);

@@ -13,7 +13,10 @@ import { freePort, startRegistry, type RunningRegistry } from '../helpers/regist
 
 const OFFERED = ['v1.5.5', 'v1.8.3', 'v1.10.6', 'v1.11.0-beta.1'];
 
-function catalogChecks(name: string, make: (fx: FixtureManifest) => Promise<{ t: TestFactory; registry: string }>) {
+function catalogChecks(
+  name: string,
+  make: (fx: FixtureManifest) => Promise<{ t: TestFactory; registry: string }>,
+) {
   describe(`release routes: ${name}`, { timeout: 600_000 }, () => {
     let t: TestFactory;
     let fx: FixtureManifest;
@@ -40,7 +43,13 @@ function catalogChecks(name: string, make: (fx: FixtureManifest) => Promise<{ t:
       for (const v of fx.versions.filter((x) => OFFERED.includes(x.spec.tag))) {
         const res = await get(`/version/${v.spec.tag.slice(1)}/extensions/official`);
         assert.equal(res.statusCode, 200, res.body);
-        const list = res.json() as { name: string; ref: string; digest: string; author: string; description: string }[];
+        const list = res.json() as {
+          name: string;
+          ref: string;
+          digest: string;
+          author: string;
+          description: string;
+        }[];
         assert.deepEqual(
           list.map((e) => e.name),
           v.extensions.map((e) => `siderolabs/${e.name}`),
@@ -49,7 +58,11 @@ function catalogChecks(name: string, make: (fx: FixtureManifest) => Promise<{ t:
           assert.equal(list[i]!.digest, e.digest);
           assert.equal(list[i]!.ref, `${registry}/siderolabs/${e.name}:${e.tag}`);
         }
-        if (v.descriptionsYaml) assert.ok(list.every((e) => e.author !== ''), 'authors come from descriptions.yaml');
+        if (v.descriptionsYaml)
+          assert.ok(
+            list.every((e) => e.author !== ''),
+            'authors come from descriptions.yaml',
+          );
       }
     });
 
@@ -101,7 +114,9 @@ after(() => reg?.stop());
 describe('release routes: registry down', () => {
   it('answers 502 naming the registry, and recovers on the next request once it is back', async () => {
     const port = await freePort();
-    const t = await makeTestFactory({ artifacts: { source: 'registry', core: { registry: `127.0.0.1:${port}`, insecure: true }, retries: 0 } });
+    const t = await makeTestFactory({
+      artifacts: { source: 'registry', core: { registry: `127.0.0.1:${port}`, insecure: true }, retries: 0 },
+    });
     try {
       const res = await t.factory.app.inject('/versions');
       assert.equal(res.statusCode, 502);

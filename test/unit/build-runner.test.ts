@@ -19,7 +19,10 @@ describe('BuildRunner', () => {
 
   const runner = (opts: { maxConcurrency?: number; timeoutMs?: number } = {}) =>
     new BuildRunner({
-      cache: new FsAssetCache({ dir: join(dir, `cache-${randomBytes(4).toString('hex')}`), maxBytes: 1 << 30 }),
+      cache: new FsAssetCache({
+        dir: join(dir, `cache-${randomBytes(4).toString('hex')}`),
+        maxBytes: 1 << 30,
+      }),
       maxConcurrency: opts.maxConcurrency ?? 2,
       timeoutMs: opts.timeoutMs ?? 10_000,
       workRoot: dir,
@@ -87,7 +90,11 @@ describe('BuildRunner', () => {
   it('times out a stuck build with BUILD_TIMEOUT', async () => {
     const r = runner({ timeoutMs: 100 });
     await assert.rejects(
-      r.get(key(), (_w, signal) => new Promise((_res, rej) => signal.addEventListener('abort', () => rej(signal.reason)))),
+      r.get(
+        key(),
+        (_w, signal) =>
+          new Promise((_res, rej) => signal.addEventListener('abort', () => rej(signal.reason))),
+      ),
       (e: unknown) => e instanceof FactoryError && e.code === 'BUILD_TIMEOUT',
     );
   });

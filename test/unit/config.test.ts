@@ -22,7 +22,10 @@ describe('config', () => {
   it('file < env < flags', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'if-cfg-'));
     const file = join(dir, 'c.yaml');
-    await writeFile(file, 'http:\n  listen: 127.0.0.1:1111\n  bodyLimit: 1MiB\ndataDir: /from-file\nbuild:\n  maxConcurrency: 3\n');
+    await writeFile(
+      file,
+      'http:\n  listen: 127.0.0.1:1111\n  bodyLimit: 1MiB\ndataDir: /from-file\nbuild:\n  maxConcurrency: 3\n',
+    );
     const env = { IMAGE_FACTORY_LISTEN: '127.0.0.1:2222', IMAGE_FACTORY__build__maxConcurrency: '5' };
     const c = loadConfig({ config: file, dataDir: '/from-flag' }, env);
     assert.equal(c.http.listen, '127.0.0.1:2222');
@@ -53,7 +56,10 @@ describe('config', () => {
   });
 
   it('rejects an unreadable or malformed file naming it', async () => {
-    assert.throws(() => loadConfig({ config: '/does/not/exist.yaml' }, {}), /config file \/does\/not\/exist\.yaml/);
+    assert.throws(
+      () => loadConfig({ config: '/does/not/exist.yaml' }, {}),
+      /config file \/does\/not\/exist\.yaml/,
+    );
     const dir = await mkdtemp(join(tmpdir(), 'if-cfg-'));
     const bad = join(dir, 'bad.yaml');
     await writeFile(bad, 'a: 1\na: 2\n');

@@ -18,7 +18,8 @@ export function asFactoryError(err: unknown): FactoryError {
   if (err instanceof FactoryError) return err;
   const fe = err as Partial<FastifyError>;
   const mapped = fe.code ? FRAMEWORK_CODES[fe.code] : undefined;
-  if (mapped === 'BODY_TOO_LARGE') return new FactoryError(mapped, 'request body is too large', { cause: err });
+  if (mapped === 'BODY_TOO_LARGE')
+    return new FactoryError(mapped, 'request body is too large', { cause: err });
   if (mapped) return new FactoryError(mapped, fe.message ?? 'bad request', { cause: err });
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
     return new FactoryError('SCHEMATIC_INVALID', fe.message ?? 'bad request', { cause: err });
@@ -46,7 +47,9 @@ export function sendError(err: unknown, request: FastifyRequest, reply: FastifyR
   for (const [k, v] of Object.entries(fe.headers)) reply.header(k, v);
   reply.code(status).header('X-Content-Type-Options', 'nosniff');
   if (wantsJson(request)) {
-    return reply.type('application/json; charset=utf-8').send(JSON.stringify({ code: fe.code, message: fe.message }) + '\n');
+    return reply
+      .type('application/json; charset=utf-8')
+      .send(JSON.stringify({ code: fe.code, message: fe.message }) + '\n');
   }
   return reply.type('text/plain; charset=utf-8').send(`${fe.message}\n`);
 }

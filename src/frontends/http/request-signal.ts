@@ -10,7 +10,8 @@ import { FactoryError } from '../../errors.js';
 export function clientGoneSignal(reply: FastifyReply): AbortSignal {
   const ac = new AbortController();
   const res = reply.raw;
-  if (res.destroyed && !res.writableFinished) ac.abort(new FactoryError('CLIENT_GONE', 'client closed the request'));
+  if (res.destroyed && !res.writableFinished)
+    ac.abort(new FactoryError('CLIENT_GONE', 'client closed the request'));
   else {
     res.once('close', () => {
       if (!res.writableFinished) ac.abort(new FactoryError('CLIENT_GONE', 'client closed the request'));
