@@ -2,11 +2,16 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { parseDocument } from 'yaml';
-import { renderScalar, scalarStyle } from '../../src/builders/extensions/goyaml-scalar.js';
+import { emitYaml, go } from '../../src/schematic/goyaml/index.js';
 import { ManifestError, parseManifest } from '../../src/builders/extensions/manifest.js';
 import { emitExtensionsConfig, emitManifest } from '../../src/builders/extensions/manifest-yaml.js';
 
-describe('yaml.v3 string scalars', () => {
+/** One string field at indent 0 and at indent 4 (inside a struct), as the shared emitter writes it. */
+const at0 = (s: string): string => emitYaml(go.struct([go.field('k', go.str(s))]));
+const at4 = (s: string): string =>
+  emitYaml(go.struct([go.field('metadata', go.struct([go.field('k', go.str(s))]))]));
+
+describe('yaml.v3 string scalars in manifests (shared go-yaml emitter)', () => {
   const cases: [string, string][] = [
     ['v1alpha1', ' v1alpha1'],
     ['>= 1.0.0', " '>= 1.0.0'"],
@@ -16,7 +21,7 @@ describe('yaml.v3 string scalars', () => {
     ['Off', ' "Off"'],
     ['null', ' "null"'],
     ['~', ' "~"'],
-    ['<<', ' "<<"'],
+    ['<<', ' <<'], // yaml.v3 leaves a lone `<<` value plain (the acceptance vectors agree)
     ['1.5', ' "1.5"'],
     ['20230807.0', ' "20230807.0"'],
     ['0x1F', ' "0x1F"'],
@@ -74,10 +79,12 @@ describe('yaml.v3 string scalars', () => {
   ];
   for (const [input, expected] of cases) {
     test(`${JSON.stringify(input)} → ${JSON.stringify(expected)}`, () => {
-      assert.equal(renderScalar(input, 4), expected);
+      assert.equal(at4(input), `metadata:\n    k:${expected}${expected.endsWith('\n') ? '' : '\n'}`);
     });
   }
 
+  // NEL and LS are line breaks to go-yaml (YAML 1.1) but not to the YAML 1.2 reader used as the
+  // oracle here, so they are left out; the Go oracle test in test/fuzz covers them.
   test('rendered scalars read back as the same string (except a leading newline, lost by yaml.v3 too)', () => {
     const chars = [
       'a',
@@ -93,8 +100,6 @@ describe('yaml.v3 string scalars', () => {
       '\\',
       'é',
       '😀',
-      '\u0085',
-      '\u2028',
       '1',
       '.',
       'e',
@@ -124,15 +129,11 @@ describe('yaml.v3 string scalars', () => {
       fc.property(
         text.filter((s) => !s.startsWith('\n')),
         (s) => {
-          const doc = parseDocument(
-            `k:${renderScalar(s, 0)}${renderScalar(s, 0).endsWith('\n') ? '' : '\n'}`,
-            {
-              schema: 'failsafe',
-            },
-          );
+          const text = at0(s);
+          const doc = parseDocument(text, { schema: 'failsafe' });
           assert.deepEqual(doc.errors, []);
           const value = doc.get('k');
-          assert.equal(value === null ? '' : String(value), s, `style ${scalarStyle(s)}`);
+          assert.equal(value === null ? '' : String(value), s, text);
         },
       ),
       { numRuns: 2000 },
