@@ -6,6 +6,9 @@
 import { FactoryError } from '../errors.js';
 import { goQuote } from './go-quote.js';
 
+/** The parts of a version that order it (build metadata never does). */
+export type SemverCore = Pick<TalosVersion, 'major' | 'minor' | 'patch' | 'prerelease'>;
+
 /** A parsed Talos version. */
 export interface TalosVersion {
   readonly major: number;
@@ -115,7 +118,7 @@ function compareIdentifiers(a: string, b: string): number {
 }
 
 /** Semver precedence: negative when a < b, 0 when equal (build metadata ignored), positive otherwise. */
-export function compareTalosVersions(a: TalosVersion, b: TalosVersion): number {
+export function compareTalosVersions(a: SemverCore, b: SemverCore): number {
   const core = a.major - b.major || a.minor - b.minor || a.patch - b.patch;
   if (core !== 0) return Math.sign(core);
   const ap = a.prerelease;

@@ -5,14 +5,10 @@
  * major.minor.patch (pre-release dropped) must satisfy it. One deliberate leniency: a comma
  * also means AND (HashiCorp syntax used by 1.5-era manifests), where blang would fail to parse.
  */
+import { compareTalosVersions, tryParseTalosVersion, type SemverCore } from '../../profile/version.js';
 
 /** A parsed semantic version. */
-export interface SemVer {
-  major: number;
-  minor: number;
-  patch: number;
-  prerelease: readonly string[];
-}
+export type SemVer = SemverCore;
 
 /** A constraint that cannot be parsed; the message says which part. */
 export class ConstraintError extends Error {
@@ -56,45 +52,13 @@ export function parseTolerant(input: string): SemVer {
 
 /** Parses a strict semver 2.0 version string (no `v`, three numeric parts). */
 export function parseStrict(s: string): SemVer {
-  const m =
-    /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?$/.exec(
-      s,
-    );
-  if (m === null) throw new ConstraintError(`invalid version ${JSON.stringify(s)}`);
-  const prerelease = m[4] === undefined ? [] : m[4].split('.');
-  for (const id of prerelease) {
-    if (/^\d+$/.test(id) && id.length > 1 && id.startsWith('0'))
-      throw new ConstraintError(`invalid version ${JSON.stringify(s)}: leading zero in pre-release`);
-  }
-  return { major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3]), prerelease };
+  const v = s.startsWith('v') ? undefined : tryParseTalosVersion(s);
+  if (v === undefined) throw new ConstraintError(`invalid version ${JSON.stringify(s)}`);
+  return { major: v.major, minor: v.minor, patch: v.patch, prerelease: v.prerelease };
 }
 
-/** Semver precedence: -1, 0 or 1. */
-export function compareSemVer(a: SemVer, b: SemVer): number {
-  for (const [x, y] of [
-    [a.major, b.major],
-    [a.minor, b.minor],
-    [a.patch, b.patch],
-  ] as const) {
-    if (x !== y) return x < y ? -1 : 1;
-  }
-  if (a.prerelease.length === 0 || b.prerelease.length === 0) {
-    return a.prerelease.length === b.prerelease.length ? 0 : a.prerelease.length === 0 ? 1 : -1;
-  }
-  for (let i = 0; i < Math.max(a.prerelease.length, b.prerelease.length); i++) {
-    const x = a.prerelease[i];
-    const y = b.prerelease[i];
-    if (x === undefined) return -1;
-    if (y === undefined) return 1;
-    const xn = /^\d+$/.test(x);
-    const yn = /^\d+$/.test(y);
-    if (xn && yn) {
-      if (Number(x) !== Number(y)) return Number(x) < Number(y) ? -1 : 1;
-    } else if (xn !== yn) return xn ? -1 : 1;
-    else if (x !== y) return x < y ? -1 : 1;
-  }
-  return 0;
-}
+/** Semver precedence: -1, 0 or 1 (the one implementation in profile/version.ts). */
+export const compareSemVer: (a: SemVer, b: SemVer) => number = compareTalosVersions;
 
 /** Drops each `v` that directly precedes a digit (Talos' `trim`). */
 function stripV(s: string): string {
