@@ -1,5 +1,7 @@
 /** The schematic routes in-process (Fastify inject): status codes, bodies, headers, error mapping. */
 import assert from 'node:assert/strict';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeTestFactory, type TestFactory } from '../helpers/factory.js';
 
@@ -44,6 +46,21 @@ describe('schematic routes', () => {
     assert.equal(a.statusCode, 201);
     assert.equal(a.json().id, NOLAPIC_ID);
     assert.equal(b.json().id, NOLAPIC_ID);
+  });
+
+  it('50 concurrent identical POSTs all answer 201 with one ID and store one file', async () => {
+    const body = 'customization:\n  extraKernelArgs: [concurrent=1]\n';
+    const all = await Promise.all(Array.from({ length: 50 }, () => post('/schematics', body)));
+    assert.ok(all.every((r) => r.statusCode === 201));
+    const ids = new Set(all.map((r) => (r.json() as { id: string }).id));
+    assert.equal(ids.size, 1);
+    const [id] = [...ids] as [string];
+    const files = await readdir(join(t.dataDir, 'schematics', id.slice(0, 2)));
+    assert.deepEqual(
+      files.filter((f) => f.includes(id)),
+      [`${id}.yaml`],
+      'one file, no temp leftovers',
+    );
   });
 
   it('GET /schematics/:id returns the canonical bytes as application/yaml', async () => {
