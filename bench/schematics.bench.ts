@@ -12,10 +12,17 @@ import { startNginx } from './lib/nginx.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const dataDir = await mkdtemp(join(tmpdir(), 'if-bench-'));
-const factory = await startFactoryProcess({ IMAGE_FACTORY_DATA_DIR: dataDir, IMAGE_FACTORY_LOG_LEVEL: 'info' });
+const factory = await startFactoryProcess({
+  IMAGE_FACTORY_DATA_DIR: dataDir,
+  IMAGE_FACTORY_LOG_LEVEL: 'info',
+});
 
-const body = 'customization:\n  extraKernelArgs: [console=ttyS0, nolapic]\n  systemExtensions:\n    officialExtensions: [siderolabs/amd-ucode]\n';
-const created = (await (await fetch(`${factory.url}/schematics`, { method: 'POST', body })).json()) as { id: string; schematic: string };
+const body =
+  'customization:\n  extraKernelArgs: [console=ttyS0, nolapic]\n  systemExtensions:\n    officialExtensions: [siderolabs/amd-ucode]\n';
+const created = (await (await fetch(`${factory.url}/schematics`, { method: 'POST', body })).json()) as {
+  id: string;
+  schematic: string;
+};
 
 const staticDir = join(dataDir, 'static');
 await mkdir(staticDir, { recursive: true });
@@ -32,7 +39,9 @@ try {
     body,
     bodyFor: (n) => `customization:\n  extraKernelArgs: [console=ttyS0, nolapic, id=${n}]\n`,
   });
-  console.log(`schematic size: ${Buffer.byteLength(created.schematic)} bytes, ${seconds}s per run, 32 connections`);
+  console.log(
+    `schematic size: ${Buffer.byteLength(created.schematic)} bytes, ${seconds}s per run, 32 connections`,
+  );
   console.log(ratioLine('GET /schematics/:id', get.rps, ref.rps));
   console.log(ratioLine('POST /schematics (same body) ', post.rps, ref.rps));
   console.log(ratioLine('POST /schematics (new bodies)', fresh.rps, ref.rps));

@@ -17,11 +17,17 @@ export async function startFactoryProcess(env: Record<string, string>): Promise<
   const port = await freePort();
   const here = dirname(fileURLToPath(import.meta.url));
   // From dist/bench/lib/ or bench/lib/ (tsx), the compiled CLI sits at <repo>/dist/src/cli/main.js.
-  const repo = here.includes(`${join('dist', 'bench')}`) ? join(here, '..', '..', '..') : join(here, '..', '..');
-  const proc = spawn(process.execPath, [join(repo, 'dist', 'src', 'cli', 'main.js'), 'serve', '--listen', `127.0.0.1:${port}`], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const repo = here.includes(`${join('dist', 'bench')}`)
+    ? join(here, '..', '..', '..')
+    : join(here, '..', '..');
+  const proc = spawn(
+    process.execPath,
+    [join(repo, 'dist', 'src', 'cli', 'main.js'), 'serve', '--listen', `127.0.0.1:${port}`],
+    {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 100; i++) {
     try {

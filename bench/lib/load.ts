@@ -12,7 +12,13 @@ export interface LoadResult {
 /** Runs autocannon against `url` for `seconds` with `connections` connections. */
 export async function load(
   url: string,
-  opts: { seconds?: number; connections?: number; method?: 'GET' | 'POST'; body?: string; bodyFor?: (n: number) => string } = {},
+  opts: {
+    seconds?: number;
+    connections?: number;
+    method?: 'GET' | 'POST';
+    body?: string;
+    bodyFor?: (n: number) => string;
+  } = {},
 ): Promise<LoadResult> {
   let n = 0;
   const bodyFor = opts.bodyFor;
@@ -24,7 +30,12 @@ export async function load(
     ...(opts.body !== undefined ? { body: opts.body, headers: { 'content-type': 'application/yaml' } } : {}),
     ...(bodyFor ? { requests: [{ setupRequest: (req) => ({ ...req, body: bodyFor(n++) }) }] } : {}),
   });
-  return { rps: result.requests.average, p99ms: result.latency.p99, errors: result.errors, non2xx: result.non2xx };
+  return {
+    rps: result.requests.average,
+    p99ms: result.latency.p99,
+    errors: result.errors,
+    non2xx: result.non2xx,
+  };
 }
 
 /** Formats a ratio line: `name: X req/s vs reference Y req/s = R×`. */

@@ -1,6 +1,6 @@
 /** Starts Debian nginx on 127.0.0.1 serving one directory: the reference server for benchmarks. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,6 +68,7 @@ http {
     stop: async () => {
       proc.kill('SIGQUIT');
       await new Promise((r) => proc.once('exit', r));
+      await rm(dir, { recursive: true, force: true });
     },
   };
 }

@@ -21,6 +21,7 @@ interface KeyRecord {
 }
 
 const KEY = /^[a-f0-9]{64}$/;
+const READ_CHUNK = 1 << 20;
 
 /** Hashes a file with sha256 and sha512 in one read. */
 export async function hashFile(path: string): Promise<{ sha256: string; sha512: string; size: number }> {
@@ -105,8 +106,12 @@ export class FsAssetCache implements AssetCache {
       size: rec.size,
       sha256: rec.sha256,
       sha512: rec.sha512,
+      // 1 MiB reads: the default 64 KiB chunks double the CPU per byte served (bench/download).
       open: async (range?: { start: number; end: number }): Promise<Readable> =>
-        range ? createReadStream(path, { start: range.start, end: range.end }) : createReadStream(path),
+        createReadStream(path, {
+          highWaterMark: READ_CHUNK,
+          ...(range ? { start: range.start, end: range.end } : {}),
+        }),
     };
   }
 

@@ -86,24 +86,7 @@ describe('yaml.v3 string scalars in manifests (shared go-yaml emitter)', () => {
   // NEL and LS are line breaks to go-yaml (YAML 1.1) but not to the YAML 1.2 reader used as the
   // oracle here, so they are left out; the Go oracle test in test/fuzz covers them.
   test('rendered scalars read back as the same string (except a leading newline, lost by yaml.v3 too)', () => {
-    const chars = [
-      'a',
-      'b',
-      ' ',
-      '\t',
-      '\n',
-      ':',
-      '#',
-      '-',
-      "'",
-      '"',
-      '\\',
-      'é',
-      '😀',
-      '1',
-      '.',
-      'e',
-    ];
+    const chars = ['a', 'b', ' ', '\t', '\n', ':', '#', '-', "'", '"', '\\', 'é', '😀', '1', '.', 'e'];
     const more = [
       '{',
       '[',

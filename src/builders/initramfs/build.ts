@@ -16,7 +16,7 @@ import { tempPathFor } from '../../util/atomic-file.js';
 import { assembleInitramfs, type AssembledLayout } from './assemble.js';
 import { buildModulesDep } from './modules-dep.js';
 import type { InitramfsQuirks } from './paths.js';
-import { stageExtension } from './stage-extension.js';
+import { stageExtensionFiles } from './stage-extension.js';
 
 /** One extension, already unpacked and validated. */
 export interface InitramfsExtension {
@@ -80,7 +80,8 @@ export async function buildInitramfs(o: BuildInitramfsOptions): Promise<Initramf
   }
   ordered.sort((a, b) => (a.dirname < b.dirname ? -1 : a.dirname > b.dirname ? 1 : 0));
 
-  const modulesDep = await guard('initramfs: modules.dep', () =>
+  // modules.dep only reads the extensions and the base initramfs: it runs while files are staged.
+  const modulesDepStep = guard('initramfs: modules.dep', () =>
     buildModulesDep({
       baseInitramfs: o.baseInitramfs,
       extensions: ordered,
@@ -89,6 +90,7 @@ export async function buildInitramfs(o: BuildInitramfsOptions): Promise<Initramf
       signal: o.signal,
     }),
   );
+  modulesDepStep.catch(() => undefined); // awaited below; keep an early failure from going unhandled
 
   const ctx = {
     stage,
@@ -97,18 +99,27 @@ export async function buildInitramfs(o: BuildInitramfsOptions): Promise<Initramf
     signal: o.signal,
     sourceDateEpoch: o.sourceDateEpoch,
   };
+  // Firmware and microcode copies are sequential (later extensions overwrite earlier files); each
+  // squashfs only reads its own extension, so those run two at a time (process start-up dominates
+  // small extensions, and mksquashfs is multi-threaded for big ones).
+  const squashes: (() => Promise<void>)[] = [];
   const layers: ExtensionsLayer[] = [];
   for (const ext of ordered) {
     throwIfAborted(o.signal, `initramfs: extension ${ext.name}`);
-    const image = await guard(`initramfs: extension ${ext.name}`, () => stageExtension(ext, ctx));
-    layers.push({ image, metadata: ext.metadata });
+    const step = `initramfs: extension ${ext.name}`;
+    const staged = await guard(step, () => stageExtensionFiles(ext, ctx));
+    squashes.push(() => guard(step, staged.squash));
+    layers.push({ image: staged.sqsh, metadata: ext.metadata });
   }
+  const modulesDep = await modulesDepStep;
   if (modulesDep !== undefined) {
-    const image = await guard('initramfs: modules.dep', () =>
-      stageExtension({ name: 'modules.dep', dir: modulesDep.dir, dirname: 'modules.dep' }, ctx),
+    const staged = await guard('initramfs: modules.dep', () =>
+      stageExtensionFiles({ name: 'modules.dep', dir: modulesDep.dir, dirname: 'modules.dep' }, ctx),
     );
-    layers.push({ image, metadata: modulesDep.metadata });
+    squashes.push(() => guard('initramfs: modules.dep', staged.squash));
+    layers.push({ image: staged.sqsh, metadata: modulesDep.metadata });
   }
+  await runAll(squashes, 2);
 
   const extensionsYaml = emitExtensionsConfig(layers);
   await writeFile(join(stage, 'extensions.yaml'), extensionsYaml);
@@ -153,4 +164,22 @@ function plainLayout(size: number): AssembledLayout {
     appendixSize: 0,
     totalSize: size,
   };
+}
+
+/** Runs `jobs` at most `limit` at a time; waits for all, then throws the first failure. */
+async function runAll(jobs: readonly (() => Promise<void>)[], limit: number): Promise<void> {
+  let next = 0;
+  const errors: unknown[] = [];
+  const worker = async (): Promise<void> => {
+    while (next < jobs.length) {
+      const job = jobs[next++];
+      try {
+        await job?.();
+      } catch (e) {
+        errors.push(e);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, jobs.length) }, worker));
+  if (errors.length > 0) throw errors[0];
 }

@@ -43,8 +43,28 @@ export interface StageContext {
   sourceDateEpoch?: number;
 }
 
+/** A staged extension: its squashfs file name and the (independent) step that writes it. */
+export interface StagedExtension {
+  sqsh: string;
+  squash(): Promise<void>;
+}
+
 /** Stages one extension; returns the squashfs file name (e.g. `0.sqsh`). */
 export async function stageExtension(ext: StagedExtensionInput, ctx: StageContext): Promise<string> {
+  const staged = await stageExtensionFiles(ext, ctx);
+  await staged.squash();
+  return staged.sqsh;
+}
+
+/**
+ * Copies an extension's microcode and firmware into the stage (order matters across extensions:
+ * later ones overwrite earlier files) and returns the squash step, which only reads the
+ * extension's own rootfs and can run concurrently with the others.
+ */
+export async function stageExtensionFiles(
+  ext: StagedExtensionInput,
+  ctx: StageContext,
+): Promise<StagedExtension> {
   const step = `initramfs: extension ${ext.name}`;
   const rootfs = join(ext.dir, 'rootfs');
   const fwRel = firmwareDir(ctx.quirks);
@@ -80,18 +100,20 @@ export async function stageExtension(ext: StagedExtensionInput, ctx: StageContex
     excludeFile = join(ctx.workDir, `exclude-${ext.dirname}.txt`);
     await writeFile(excludeFile, `${fwRel}\n`);
   }
-  await mksquashfs({
-    step: `${step}: squash`,
-    source: rootfs,
-    dest: join(ctx.stage, sqsh),
-    compression: ctx.quirks.zstd ? 'zstd' : 'xz',
-    excludeFile,
-    sourceDateEpoch: ctx.sourceDateEpoch,
-    signal: ctx.signal,
-  });
-  // The cpio records this mode; do not let the process umask decide it.
-  await chmod(join(ctx.stage, sqsh), 0o644);
-  return sqsh;
+  const squash = async (): Promise<void> => {
+    await mksquashfs({
+      step: `${step}: squash`,
+      source: rootfs,
+      dest: join(ctx.stage, sqsh),
+      compression: ctx.quirks.zstd ? 'zstd' : 'xz',
+      excludeFile,
+      sourceDateEpoch: ctx.sourceDateEpoch,
+      signal: ctx.signal,
+    });
+    // The cpio records this mode; do not let the process umask decide it.
+    await chmod(join(ctx.stage, sqsh), 0o644);
+  };
+  return { sqsh, squash };
 }
 
 /** Appends matching microcode files (name-sorted, like Go's Glob) to `dest`; records them as consumed. */
