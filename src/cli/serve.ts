@@ -9,11 +9,18 @@ export async function serve(flags: ConfigFlags): Promise<void> {
   const { url } = await factory.listen();
   factory.app.log.info({ url, dataDir: config.dataDir }, `image-factory listening on ${url}`);
   await new Promise<void>((resolveStop) => {
+    let stopping = false;
     const stop = (signal: string) => {
-      factory.app.log.info({ signal }, 'shutting down');
+      if (stopping) {
+        // A second signal means "now": do not wait for downloads still in flight.
+        factory.app.log.warn({ signal }, 'second signal: exiting without waiting');
+        process.exit(1);
+      }
+      stopping = true;
+      factory.app.log.info({ signal }, 'shutting down (in-flight requests finish; signal again to force)');
       factory.close().then(resolveStop, resolveStop);
     };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
   });
 }

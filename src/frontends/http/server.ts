@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { FactoryError } from '../../errors.js';
 import type { SchematicService } from '../../storage/schematic-service.js';
 import { registerCors } from './cors.js';
@@ -39,7 +39,7 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
     logger: { level: deps.logLevel },
     genReqId: requestId,
     requestIdHeader: false,
-    requestIdLogLabel: 'requestId',
+    logController: new LogController({ requestIdLogLabel: 'requestId' }),
     bodyLimit: deps.bodyLimit,
     requestTimeout: deps.requestTimeoutMs,
     return503OnClosing: true,
