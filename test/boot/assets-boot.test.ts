@@ -5,6 +5,7 @@
  * then the PXE script chained by iPXE under BIOS and under UEFI boots to the same report.
  */
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -71,7 +72,13 @@ describe('boot assets served over HTTP', { timeout: 1_500_000 }, () => {
     return parseReport(boot.serial);
   }
 
-  function assertSchematicReport(r: BootReport, version: string, schematicId: string, extensions: string[]) {
+  function assertSchematicReport(
+    r: BootReport,
+    version: string,
+    schematicId: string,
+    extensions: string[],
+    arch: 'amd64' | 'arm64' = 'amd64',
+  ) {
     const v = fx.versions.find((x) => x.spec.tag === version)!;
     assert.match(r.cmdline, /talos\.platform=metal/);
     const names = r.layers.map((l) => l.name);
@@ -93,7 +100,7 @@ describe('boot assets served over HTTP', { timeout: 1_500_000 }, () => {
       const rel = v.extensions.find((x) => x.name === e)!;
       const layer = r.layers.find((l) => l.name === e)!;
       assert.ok(layer, `layer ${e}`);
-      for (const f of rel.files.amd64 ?? []) {
+      for (const f of rel.files[arch] ?? []) {
         const isMovedOut = /(^|\/)lib\/firmware\//.test(f.path);
         if (!isMovedOut)
           assert.ok(
@@ -103,6 +110,37 @@ describe('boot assets served over HTTP', { timeout: 1_500_000 }, () => {
       }
     }
   }
+
+  it(
+    'arm64 (v1.10.6): kernel, initramfs and cmdline for metal-arm64 boot on qemu virt',
+    {
+      skip: existsSync('/usr/bin/qemu-system-aarch64')
+        ? false
+        : 'qemu-system-aarch64 not installed (Debian qemu-system-arm)',
+    },
+    async () => {
+      const base = `/image/${id}/v1.10.6`;
+      const kernel = await download(`${base}/kernel-arm64`);
+      const initrd = await download(`${base}/initramfs-arm64.xz`);
+      const cmdline = await (await fetch(`${url}${base}/cmdline-metal-arm64`)).text();
+      assert.match(cmdline, /console=ttyAMA0/);
+      const boot = await bootKernel({
+        arch: 'arm64',
+        kernel,
+        initrd,
+        append: cmdline,
+        timeoutMs: 300_000,
+        name: 'direct-arm64',
+      });
+      const r = parseReport(boot.serial);
+      assert.equal(r.arch, 'aarch64');
+      assertSchematicReport(r, 'v1.10.6', id, EXTENSIONS, 'arm64');
+      assert.ok(
+        r.modules.some((m) => m.name === 'vfat' && m.loaded),
+        JSON.stringify(r.modules),
+      );
+    },
+  );
 
   for (const version of ['v1.5.5', 'v1.10.6']) {
     it(`${version}: empty schematic boots and reports only the schematic layer`, async () => {
