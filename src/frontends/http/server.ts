@@ -8,6 +8,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { FactoryError } from '../../errors.js';
 import type { SchematicService } from '../../storage/schematic-service.js';
 import { registerCors } from './cors.js';
+import { openApiDocument } from './openapi.js';
 import { sendError } from './error-hook.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerSchematicRoutes } from './routes/schematics.js';
@@ -60,6 +61,8 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
     sendError(new FactoryError('NOT_FOUND', '404 page not found'), request, reply),
   );
 
+  const openapi = JSON.stringify(openApiDocument(deps.version));
+  app.get('/openapi.json', async (_request, reply) => reply.type('application/json').send(openapi));
   registerHealthRoutes(app, deps.ready);
   registerSchematicRoutes(app, deps.schematics);
   for (const register of deps.routes ?? []) register(app);
