@@ -117,6 +117,7 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`image-factory: ${e.message}\n\n${USAGE}`);
     } else
       process.stderr.write(`image-factory: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    process.exit(e instanceof FactoryError && e.status < 500 ? 2 : 1);
+    // 2: the input was wrong (flags, config, schematic, path); 1: the work failed.
+    process.exit(e instanceof FactoryError && (e.status < 500 || e.code === 'CONFIG_INVALID') ? 2 : 1);
   },
 );
