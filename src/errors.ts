@@ -5,6 +5,7 @@
 
 /** Stable error codes → HTTP status. Codes are part of the public API: never rename one. */
 export const ERROR_CATALOG = {
+  BAD_REQUEST: 400,
   SCHEMATIC_INVALID: 400,
   SCHEMATIC_NOT_FOUND: 404,
   BODY_TOO_LARGE: 413,
@@ -67,9 +68,11 @@ export function isFactoryError(e: unknown, ...codes: ErrorCode[]): e is FactoryE
   return e instanceof FactoryError && (codes.length === 0 || codes.includes(e.code));
 }
 
-/** Wraps anything thrown into a FactoryError, keeping FactoryErrors as they are. */
+/**
+ * Wraps anything thrown into a FactoryError, keeping FactoryErrors as they are. The message of an
+ * unexpected error (file system paths, library internals) stays in the cause, for the logs only.
+ */
 export function toFactoryError(e: unknown): FactoryError {
   if (e instanceof FactoryError) return e;
-  const message = e instanceof Error ? e.message : String(e);
-  return new FactoryError('INTERNAL', `internal error: ${message}`, { cause: e });
+  return new FactoryError('INTERNAL', 'internal error (the server log has the details)', { cause: e });
 }

@@ -10,11 +10,11 @@ import { registerVersionRoutes } from './frontends/http/routes/versions.js';
 import { registerImageRoutes } from './frontends/http/routes/image.js';
 import { registerPxeRoutes } from './frontends/http/routes/pxe.js';
 import { AssetService } from './assets/asset-service.js';
-import { BuildRunner } from './assets/build-runner.js';
+import { BuildRunner, removeTree } from './assets/build-runner.js';
 import { FsAssetCache } from './cache/fs-cache.js';
 import type { AssetCache } from './cache/asset-cache.js';
 import { externalUrlOf } from './config/load.js';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import type { ImageSource } from './release/image-source.js';
 import { LayoutImageSource } from './release/layout-source.js';
 import { RegistryImageSource } from './release/registry-source.js';
@@ -113,6 +113,33 @@ function buildAssetCache(config: Config, dataDir: string, client: () => OciClien
   return new FsAssetCache({ dir: join(dataDir, 'assets'), maxBytes: config.cache.maxBytes, log });
 }
 
+/**
+ * This process's scratch root, `<work>/<pid>`; trees left by processes that no longer run (a crash,
+ * a kill -9) are swept first. Other live processes (a CLI build beside the service) keep theirs.
+ */
+async function prepareWorkRoot(work: string, log: Logger): Promise<string> {
+  await mkdir(work, { recursive: true });
+  for (const name of await readdir(work)) {
+    const pid = Number(name);
+    if (Number.isInteger(pid) && pid > 0 && (pid === process.pid || processAlive(pid))) continue;
+    await removeTree(join(work, name)).catch((e: unknown) =>
+      log.warn({ dir: join(work, name), err: (e as Error).message }, 'could not sweep stale work dir'),
+    );
+  }
+  const mine = join(work, String(process.pid));
+  await mkdir(mine, { recursive: true });
+  return mine;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 function splitListen(listen: string): { host: string; port: number } {
   const i = listen.lastIndexOf(':');
   const host = listen.slice(0, i).replace(/^\[(.*)\]$/, '$1');
@@ -138,9 +165,13 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
   const backing = overrides.schematicStore ?? buildSchematicStore(config, dataDir, client, log);
   const store = new CachedSchematicStore(backing, {
     capacity: config.schematics.cacheCapacity,
+    maxBytes: config.schematics.cacheMaxBytes,
     negativeTtlMs: config.schematics.negativeTTL,
   });
-  const schematics = new SchematicService(store);
+  const schematics = new SchematicService(store, {
+    parsedCapacity: config.schematics.parsedCacheCapacity,
+    parsedMaxBytes: config.schematics.cacheMaxBytes,
+  });
 
   const release = new ReleaseSource({
     images: overrides.imageSource ?? buildImageSource(config, client),
@@ -154,8 +185,7 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
   });
 
   const cache = overrides.assetCache ?? buildAssetCache(config, dataDir, client, log);
-  const workRoot = join(dataDir, 'work');
-  await mkdir(workRoot, { recursive: true });
+  const workRoot = await prepareWorkRoot(join(dataDir, 'work'), log);
   const runner = new BuildRunner({
     cache,
     maxConcurrency: config.build.maxConcurrency,

@@ -17,7 +17,7 @@ import { parseTalosVersion } from '../profile/version.js';
 import type { ReleaseSource } from '../release/release-source.js';
 import type { LoadedSchematic } from '../storage/schematic-service.js';
 import { BUILDER_SALT } from './builder-salt.js';
-import type { BuildRunner } from './build-runner.js';
+import { raceAbort, type BuildRunner } from './build-runner.js';
 import { buildInitramfsAsset, type ResolvedExtension } from './initramfs-asset.js';
 
 /** How the virtual schematic extension is stamped. */
@@ -67,6 +67,14 @@ export class AssetService {
     }
   }
 
+  /**
+   * Release inputs are shared by every request for (version, arch): fetched detached from any one
+   * client, so a client that leaves cannot abort them for the others; each waiter may still leave.
+   */
+  #inputs(version: string, arch: AssetRequest['arch'], signal: AbortSignal | undefined) {
+    return raceAbort(this.#d.release.inputs(version, arch), signal);
+  }
+
   /** Returns the asset for (schematic, version, request), building it on a cache miss. */
   async get(
     loaded: LoadedSchematic,
@@ -82,7 +90,7 @@ export class AssetService {
 
     switch (req.kind) {
       case 'kernel': {
-        const inputs = await this.#d.release.inputs(version, req.arch, signal);
+        const inputs = await this.#inputs(version, req.arch, signal);
         const key = cacheKey('kernel', {
           arch: req.arch,
           imager: inputs.imagerDigest,
@@ -96,6 +104,7 @@ export class AssetService {
             return out;
           },
           signal,
+          { light: true },
         );
       }
       case 'cmdline': {
@@ -118,12 +127,14 @@ export class AssetService {
             return out;
           },
           signal,
+          { light: true },
         );
       }
       case 'initramfs': {
-        const inputs = await this.#d.release.inputs(version, req.arch, signal);
+        // The user's mistakes first (400), before any large download.
         const names = c.systemExtensions?.officialExtensions ?? [];
-        const entries = await this.#d.release.resolveExtensions(version, names);
+        const entries = await raceAbort(this.#d.release.resolveExtensions(version, names), signal);
+        const inputs = await this.#inputs(version, req.arch, signal);
         const extensions: ResolvedExtension[] = entries.map((e) => ({ name: e.name, digest: e.digest }));
         const key = cacheKey('initramfs', {
           request: normalizeBuildRequest(request),

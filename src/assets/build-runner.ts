@@ -4,7 +4,7 @@
  * A waiter that goes away stops waiting; the build goes on for the others (and the cache). A failed
  * build is never cached; the next request starts a fresh one.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AssetCache, CachedAsset } from '../cache/asset-cache.js';
 import { FactoryError, toFactoryError } from '../errors.js';
@@ -51,61 +51,98 @@ export class BuildRunner {
     return { ...this.#semaphore.stats, inflight: this.#flight.size };
   }
 
-  /** Returns the cached asset for `key`, building it with `build` on a miss. */
-  async get(key: string, build: BuildFn, waiterSignal?: AbortSignal): Promise<CachedAsset> {
+  /**
+   * Returns the cached asset for `key`, building it with `build` on a miss. `light` builds (a
+   * copy, a few bytes of text) skip the build queue: they must not wait behind long builds.
+   */
+  async get(
+    key: string,
+    build: BuildFn,
+    waiterSignal?: AbortSignal,
+    options: { light?: boolean } = {},
+  ): Promise<CachedAsset> {
     const hit = await this.#o.cache.get(key);
     if (hit) {
       this.stats.cacheHits++;
       return hit;
     }
-    const shared = this.#flight.do(key, () => this.#buildAndCache(key, build));
+    const shared = this.#flight.do(key, () => this.#buildAndCache(key, build, options.light === true));
     return waiterSignal ? raceAbort(shared, waiterSignal) : shared;
   }
 
-  async #buildAndCache(key: string, build: BuildFn): Promise<CachedAsset> {
+  async #buildAndCache(key: string, build: BuildFn, light: boolean): Promise<CachedAsset> {
     // Another waiter may have finished this key between our cache miss and joining the flight.
     const hit = await this.#o.cache.get(key);
     if (hit) return hit;
+    const run = () => this.#timedBuild(key, build);
+    return light ? run() : this.#semaphore.run(run);
+  }
+
+  /** One build in a fresh work dir, bounded by the timeout (which starts once the build runs). */
+  async #timedBuild(key: string, build: BuildFn): Promise<CachedAsset> {
     // A ref'd timer (unlike AbortSignal.timeout) keeps the process alive while a build is stuck.
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(new Error('build timeout')), this.#o.timeoutMs);
     const signal = timeout.signal;
-    return this.#semaphore
-      .run(async () => {
-        const workDir = await mkdtemp(join(this.#o.workRoot, 'build-'));
-        const started = Date.now();
-        this.stats.builds++;
-        try {
-          const file = await build(workDir, signal);
-          const asset = await this.#o.cache.put(key, file);
-          this.#log.info({ key, size: asset.size, ms: Date.now() - started }, 'asset built');
-          return asset;
-        } catch (e) {
-          this.stats.failures++;
-          if (signal.aborted) {
-            throw new FactoryError(
-              'BUILD_TIMEOUT',
-              `build did not finish within ${Math.round(this.#o.timeoutMs / 1000)} s`,
-              {
-                cause: e,
-              },
-            );
-          }
-          const fe = toFactoryError(e);
-          this.#log.error({ key, code: fe.code, err: fe.message }, 'asset build failed');
-          throw fe;
-        } finally {
-          clearTimeout(timer);
-          await rm(workDir, { recursive: true, force: true });
-        }
-      }, signal)
-      .finally(() => clearTimeout(timer));
+    const workDir = await mkdtemp(join(this.#o.workRoot, 'build-'));
+    const started = Date.now();
+    this.stats.builds++;
+    try {
+      const file = await build(workDir, signal);
+      const asset = await this.#o.cache.put(key, file);
+      this.#log.info({ key, size: asset.size, ms: Date.now() - started }, 'asset built');
+      return asset;
+    } catch (e) {
+      this.stats.failures++;
+      if (signal.aborted) {
+        throw new FactoryError(
+          'BUILD_TIMEOUT',
+          `build did not finish within ${Math.round(this.#o.timeoutMs / 1000)} s`,
+          {
+            cause: e,
+          },
+        );
+      }
+      const fe = toFactoryError(e);
+      this.#log.error(
+        { key, code: fe.code, err: fe.message, cause: (e as Error).message },
+        'asset build failed',
+      );
+      throw fe;
+    } finally {
+      clearTimeout(timer);
+      // A failed clean-up must not turn a finished build into an error; it is logged and swept later.
+      await removeTree(workDir).catch((e: unknown) =>
+        this.#log.warn({ workDir, err: (e as Error).message }, 'could not remove build work dir'),
+      );
+    }
+  }
+}
+
+/** Removes a build tree, first making read-only directories (copied from archives) writable again. */
+export async function removeTree(dir: string): Promise<void> {
+  try {
+    await rm(dir, { recursive: true, force: true });
+  } catch {
+    await chmodTree(dir);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function chmodTree(dir: string): Promise<void> {
+  await chmod(dir, 0o700).catch(() => undefined);
+  for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+    if (e.isDirectory()) await chmodTree(join(dir, e.name));
   }
 }
 
 /** Resolves/rejects with `p`, or rejects early when `signal` aborts (the work itself goes on). */
-function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
+export function raceAbort<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return p;
+  if (signal.aborted) {
+    p.catch(() => undefined); // the work's own failure has no listener any more
+    return Promise.reject(signal.reason);
+  }
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });

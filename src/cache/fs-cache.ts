@@ -23,6 +23,19 @@ interface KeyRecord {
 const KEY = /^[a-f0-9]{64}$/;
 const READ_CHUNK = 1 << 20;
 
+function validRecord(r: Partial<KeyRecord>): r is KeyRecord {
+  return (
+    typeof r.sha256 === 'string' &&
+    KEY.test(r.sha256) &&
+    typeof r.sha512 === 'string' &&
+    /^[a-f0-9]{128}$/.test(r.sha512) &&
+    typeof r.size === 'number' &&
+    Number.isSafeInteger(r.size) &&
+    r.size >= 0 &&
+    typeof r.lastUsed === 'number'
+  );
+}
+
 /** Hashes a file with sha256 and sha512 in one read. */
 export async function hashFile(path: string): Promise<{ sha256: string; sha512: string; size: number }> {
   const a = createHash('sha256');
@@ -41,6 +54,8 @@ export async function hashFile(path: string): Promise<{ sha256: string; sha512: 
 export interface FsAssetCacheOptions {
   dir: string;
   maxBytes: number;
+  /** Entries used this recently are never evicted (default 60 s). */
+  evictionGraceMs?: number;
   log?: Logger;
   now?: () => number;
 }
@@ -49,6 +64,7 @@ export interface FsAssetCacheOptions {
 export class FsAssetCache implements AssetCache {
   readonly #dir: string;
   readonly #maxBytes: number;
+  readonly #graceMs: number;
   readonly #log: Logger;
   readonly #now: () => number;
   readonly #index = new Map<string, KeyRecord>();
@@ -58,6 +74,7 @@ export class FsAssetCache implements AssetCache {
   constructor(options: FsAssetCacheOptions) {
     this.#dir = options.dir;
     this.#maxBytes = options.maxBytes;
+    this.#graceMs = options.evictionGraceMs ?? 60_000;
     this.#log = options.log ?? silentLogger;
     this.#now = options.now ?? Date.now;
   }
@@ -79,7 +96,9 @@ export class FsAssetCache implements AssetCache {
           const key = file.replace(/\.json$/, '');
           if (!KEY.test(key)) continue;
           try {
-            const rec = JSON.parse(await readFile(join(root, shard, file), 'utf8')) as KeyRecord;
+            const rec = JSON.parse(await readFile(join(root, shard, file), 'utf8')) as Partial<KeyRecord>;
+            // Records are joined into paths: accept only well-formed ones.
+            if (!validRecord(rec)) throw new Error('malformed record');
             this.#index.set(key, rec);
           } catch {
             await rm(join(root, shard, file), { force: true });
@@ -136,7 +155,8 @@ export class FsAssetCache implements AssetCache {
     }
     if (!this.#verified.has(rec.sha256)) {
       const actual = await hashFile(this.#blobPath(rec.sha256));
-      if (actual.sha256 !== rec.sha256) {
+      // Both sums are served (ETag and .sha256, .sha512): both must match the bytes.
+      if (actual.sha256 !== rec.sha256 || actual.sha512 !== rec.sha512) {
         await this.#drop(key, rec, `sha256 ${actual.sha256}`);
         return undefined;
       }
@@ -173,8 +193,11 @@ export class FsAssetCache implements AssetCache {
   /** Evicts least recently used keys (never `keep`) until the cache fits in maxBytes. */
   async #evict(keep: string): Promise<void> {
     if (this.usedBytes <= this.#maxBytes) return;
+    // Entries handed out within the grace period may be about to be streamed: they are not evicted
+    // now (the cache may briefly exceed its bound rather than cut a download short).
+    const recent = this.#now() - this.#graceMs;
     const order = [...this.#index.entries()]
-      .filter(([k]) => k !== keep)
+      .filter(([k, r]) => k !== keep && r.lastUsed < recent)
       .sort((a, b) => a[1].lastUsed - b[1].lastUsed);
     for (const [key, rec] of order) {
       if (this.usedBytes <= this.#maxBytes) break;

@@ -21,12 +21,19 @@ const size = (def: string) =>
       return n;
     });
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 const duration = (def: string) =>
   z
     .union([z.number(), z.string()])
     .default(def)
     .transform((v, ctx) => {
       const n = parseDuration(v);
+      // Node timers overflow past 2^31-1 ms (~24.8 days) and would fire at once.
+      if (n !== undefined && n > MAX_TIMER_MS) {
+        ctx.addIssue({ code: 'custom', message: `duration ${JSON.stringify(v)} is longer than 24 days` });
+        return z.NEVER;
+      }
       if (n === undefined) {
         ctx.addIssue({
           code: 'custom',
@@ -97,6 +104,8 @@ export const configSchema = z
         store: z.enum(['filesystem', 'registry']).default('filesystem'),
         registry: registryRepo('ghcr.io', 'siderolabs/image-factory', 'schematics'),
         cacheCapacity: z.number().int().min(0).default(100_000),
+        cacheMaxBytes: size('64MiB'),
+        parsedCacheCapacity: z.number().int().min(0).default(10_000),
         negativeTTL: duration('30s'),
       })
       .prefault({}),

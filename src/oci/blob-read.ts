@@ -182,7 +182,7 @@ export async function downloadBlob(
       await rm(temp, { force: true });
       if (!(e instanceof TransientUpstreamError) || options.signal?.aborted) throw e;
       if (attempt >= ctx.retry.maxAttempts) {
-        throw new FactoryError(e.code, `${e.message} (download to ${destPath} tried ${attempt} times)`, {
+        throw new FactoryError(e.code, `${e.message} (download tried ${attempt} times)`, {
           cause: e,
         });
       }

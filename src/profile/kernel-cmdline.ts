@@ -27,14 +27,20 @@ export interface AppendAllOptions {
 /** Splits args into key groups (go-procfs `parse`): first `=` separates key and value. */
 function parseGroups(args: readonly string[]): Param[] {
   const groups: Param[] = [];
+  // A Map index keeps this linear: user args can number in the tens of thousands.
+  const byKey = new Map<string, Param>();
   for (const field of args.join(' ').split(GO_FIELDS)) {
     if (field === '') continue;
     const eq = field.indexOf('=');
     const key = eq === -1 ? field : field.slice(0, eq);
     const value = eq === -1 ? '' : field.slice(eq + 1);
-    const existing = groups.find((g) => g.key === key);
+    const existing = byKey.get(key);
     if (existing) existing.values.push(value);
-    else groups.push({ key, values: [value] });
+    else {
+      const g = { key, values: [value] };
+      groups.push(g);
+      byKey.set(key, g);
+    }
   }
   return groups;
 }
@@ -42,33 +48,38 @@ function parseGroups(args: readonly string[]): Param[] {
 /** A kernel command line under construction. */
 export class KernelCmdline {
   private readonly params: Param[] = [];
+  /** key → its entry in `params` (lookups stay O(1) however many args a schematic carries). */
+  private readonly index = new Map<string, Param>();
 
   /** Parses a cmdline string (whitespace-separated `key[=value]` fields). */
   static parse(text: string): KernelCmdline {
     const c = new KernelCmdline();
-    c.params.push(...parseGroups([text]));
+    for (const g of parseGroups([text])) c.set(g.key, g.values);
     return c;
   }
 
   /** Values of `key` (empty when all were deleted), or undefined when the key never appeared. */
   get(key: string): readonly string[] | undefined {
-    return this.params.find((p) => p.key === key)?.values.slice();
+    return this.index.get(key)?.values.slice();
   }
 
   /** Adds one value to `key` (duplicates allowed), adding the key at the end if new. */
   append(key: string, value: string): this {
-    const p = this.params.find((q) => q.key === key);
+    const p = this.index.get(key);
     if (p) p.values.push(value);
-    else this.params.push({ key, values: [value] });
+    else this.set(key, [value]);
     return this;
   }
 
   /** Replaces the whole value list of `key` in place, or adds the key at the end. */
   set(key: string, values: readonly string[]): this {
-    const i = this.params.findIndex((p) => p.key === key);
-    const param = { key, values: [...values] };
-    if (i === -1) this.params.push(param);
-    else this.params[i] = param;
+    const p = this.index.get(key);
+    if (p) p.values = [...values];
+    else {
+      const param = { key, values: [...values] };
+      this.params.push(param);
+      this.index.set(key, param);
+    }
     return this;
   }
 
@@ -80,15 +91,18 @@ export class KernelCmdline {
 
   /** Removes the listed values of `key` (the key keeps its position, possibly with no values). */
   delete(key: string, values: readonly string[]): this {
-    const p = this.params.find((q) => q.key === key);
+    const p = this.index.get(key);
     if (p) p.values = p.values.filter((v) => !values.includes(v));
     return this;
   }
 
   /** Removes `key` entirely. */
   deleteAll(key: string): this {
-    const i = this.params.findIndex((p) => p.key === key);
-    if (i !== -1) this.params.splice(i, 1);
+    const p = this.index.get(key);
+    if (p) {
+      this.params.splice(this.params.indexOf(p), 1);
+      this.index.delete(key);
+    }
     return this;
   }
 

@@ -5,6 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { promisify } from 'node:util';
 import { FactoryError } from '../errors.js';
 
@@ -56,7 +57,7 @@ export async function extractLayers(
         continue;
       throw new FactoryError(
         'BUILD_FAILED',
-        `extract layer ${layer.path}: tar exited ${err.code ?? '?'}: ${stderr.slice(-500)}`,
+        `extract layer ${basename(layer.path)}: tar exited ${err.code ?? '?'}: ${stderr.slice(-500)}`,
       );
     }
   }

@@ -8,7 +8,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { detectFileKind } from '../builders/formats/magic.js';
-import { FactoryError } from '../errors.js';
+import { FactoryError, isFactoryError } from '../errors.js';
 import { parseManifest, type Descriptor, type ImageManifest } from '../oci/manifest.js';
 import { selectPlatform } from '../oci/platform.js';
 import { type Logger, silentLogger } from '../util/logger.js';
@@ -157,8 +157,26 @@ export class ReleaseSource {
     return tag;
   }
 
-  /** Pulls an image (tag or digest) for a platform: manifest + verified local layer blobs. */
+  /**
+   * Pulls an image (tag or digest) for a platform: manifest + verified local layer blobs. Anything
+   * missing upstream is the release's fault, not the user's: 502, never 404.
+   */
   async pullImage(
+    repository: string,
+    reference: string,
+    arch: Arch,
+    signal?: AbortSignal,
+  ): Promise<PulledImage> {
+    try {
+      return await this.#pullImage(repository, reference, arch, signal);
+    } catch (e) {
+      if (isFactoryError(e, 'NOT_FOUND'))
+        throw new FactoryError('UPSTREAM_UNAVAILABLE', e.message, { cause: e });
+      throw e;
+    }
+  }
+
+  async #pullImage(
     repository: string,
     reference: string,
     arch: Arch,

@@ -9,6 +9,8 @@ import type { SchematicStore } from './schematic-store.js';
 /** Options of {@link CachedSchematicStore}. */
 export interface CachedStoreOptions {
   capacity: number;
+  /** Bound on the cached bytes (schematics can be large: embedded machine configs). Default 64 MiB. */
+  maxBytes?: number;
   negativeTtlMs: number;
   now?: () => number;
 }
@@ -17,6 +19,8 @@ export interface CachedStoreOptions {
 export class CachedSchematicStore implements SchematicStore {
   readonly #inner: SchematicStore;
   readonly #capacity: number;
+  readonly #maxBytes: number;
+  #bytes = 0;
   readonly #negativeTtlMs: number;
   readonly #now: () => number;
   readonly #positive = new Map<string, Buffer>();
@@ -26,6 +30,7 @@ export class CachedSchematicStore implements SchematicStore {
   constructor(inner: SchematicStore, options: CachedStoreOptions) {
     this.#inner = inner;
     this.#capacity = options.capacity;
+    this.#maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
     this.#negativeTtlMs = options.negativeTtlMs;
     this.#now = options.now ?? Date.now;
   }
@@ -36,14 +41,22 @@ export class CachedSchematicStore implements SchematicStore {
   }
 
   #remember(id: string, bytes: Buffer): void {
-    if (this.#capacity === 0) return;
-    this.#positive.delete(id);
+    if (this.#capacity === 0 || bytes.length > this.#maxBytes) return;
+    this.#forget(id);
     this.#positive.set(id, bytes);
-    while (this.#positive.size > this.#capacity) {
+    this.#bytes += bytes.length;
+    while (this.#positive.size > this.#capacity || this.#bytes > this.#maxBytes) {
       const oldest = this.#positive.keys().next().value;
       if (oldest === undefined) break;
-      this.#positive.delete(oldest);
+      this.#forget(oldest);
     }
+  }
+
+  #forget(id: string): void {
+    const old = this.#positive.get(id);
+    if (old === undefined) return;
+    this.#positive.delete(id);
+    this.#bytes -= old.length;
   }
 
   async get(id: string): Promise<Buffer | undefined> {

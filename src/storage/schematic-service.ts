@@ -20,19 +20,27 @@ export class SchematicService {
   /** Parsed schematics by ID: parsing is the expensive part of a load, and IDs are immutable. */
   readonly #parsed = new Map<string, LoadedSchematic>();
   readonly #parsedCapacity: number;
+  readonly #parsedMaxBytes: number;
+  #parsedBytes = 0;
   /** Request-body hash → ID: clients re-POST the same documents, and parsing dominates a POST. */
   readonly #bodies = new Map<string, string>();
 
-  constructor(store: SchematicStore, options: { parsedCapacity?: number } = {}) {
+  constructor(store: SchematicStore, options: { parsedCapacity?: number; parsedMaxBytes?: number } = {}) {
     this.#store = store;
     this.#parsedCapacity = options.parsedCapacity ?? 10_000;
+    this.#parsedMaxBytes = options.parsedMaxBytes ?? 64 * 1024 * 1024;
   }
 
+  /** Keeps a parsed schematic, bounded by count and by canonical size (a proxy for its memory). */
   #remember(loaded: LoadedSchematic): void {
+    if (this.#parsed.has(loaded.id) || loaded.canonical.length * 2 > this.#parsedMaxBytes) return;
     this.#parsed.set(loaded.id, loaded);
-    if (this.#parsed.size > this.#parsedCapacity) {
-      const oldest = this.#parsed.keys().next().value;
-      if (oldest !== undefined) this.#parsed.delete(oldest);
+    this.#parsedBytes += loaded.canonical.length * 2;
+    while (this.#parsed.size > this.#parsedCapacity || this.#parsedBytes > this.#parsedMaxBytes) {
+      const [oldest, entry] = this.#parsed.entries().next().value ?? [];
+      if (oldest === undefined || entry === undefined) break;
+      this.#parsed.delete(oldest);
+      this.#parsedBytes -= entry.canonical.length * 2;
     }
   }
 

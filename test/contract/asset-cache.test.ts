@@ -27,7 +27,7 @@ describe('FsAssetCache bounds', () => {
   it('evicts least recently used entries beyond maxBytes', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'if-cache-'));
     let now = 0;
-    const cache = new FsAssetCache({ dir, maxBytes: 2500, now: () => ++now });
+    const cache = new FsAssetCache({ dir, maxBytes: 2500, evictionGraceMs: 0, now: () => ++now });
     const put = async (n: number) => {
       const f = join(dir, `in-${n}`);
       await writeFile(f, randomBytes(1000));
@@ -43,6 +43,24 @@ describe('FsAssetCache bounds', () => {
     assert.equal(await cache.get(b), undefined, 'b was least recently used');
     assert.ok(await cache.get(a));
     assert.ok(await cache.get(c));
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('does not evict an entry handed out within the grace period', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'if-cache-'));
+    const cache = new FsAssetCache({ dir, maxBytes: 1500 });
+    const put = async (n: number) => {
+      const f = join(dir, `in-${n}`);
+      await writeFile(f, randomBytes(1000));
+      const key = randomBytes(32).toString('hex');
+      return { key, asset: await cache.put(key, f) };
+    };
+    const a = await put(1);
+    await put(2); // over the bound, but `a` was just used: it stays readable
+    const stream = await a.asset.open();
+    let bytes = 0;
+    for await (const c of stream) bytes += (c as Buffer).length;
+    assert.equal(bytes, 1000);
     await rm(dir, { recursive: true, force: true });
   });
 });

@@ -99,6 +99,44 @@ describe('BuildRunner', () => {
     );
   });
 
+  it('the timeout counts from when a build starts, not while it waits for a slot', async () => {
+    const r = runner({ maxConcurrency: 1, timeoutMs: 300 });
+    const slow = (ms: number) => async (work: string) => {
+      await sleep(ms);
+      await writeFile(join(work, 'o'), randomBytes(8));
+      return join(work, 'o');
+    };
+    const results = await Promise.all([
+      r.get(key(), slow(200)),
+      r.get(key(), slow(200)),
+      r.get(key(), slow(200)),
+    ]);
+    assert.equal(results.length, 3);
+    assert.equal(r.stats.failures, 0);
+  });
+
+  it('light builds do not wait behind long ones', async () => {
+    const r = runner({ maxConcurrency: 1 });
+    let longDone = false;
+    const long = r.get(key(), async (work) => {
+      await sleep(300);
+      longDone = true;
+      await writeFile(join(work, 'o'), 'long');
+      return join(work, 'o');
+    });
+    await r.get(
+      key(),
+      async (work) => {
+        await writeFile(join(work, 'o'), 'light');
+        return join(work, 'o');
+      },
+      undefined,
+      { light: true },
+    );
+    assert.equal(longDone, false, 'the light build finished first');
+    await long;
+  });
+
   it('never runs more than maxConcurrency builds at once', async () => {
     const r = runner({ maxConcurrency: 2 });
     let active = 0;

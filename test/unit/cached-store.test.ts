@@ -69,6 +69,17 @@ describe('CachedSchematicStore', () => {
     assert.deepEqual(await c.get(s.id), s.bytes);
   });
 
+  it('is bounded by bytes too', async () => {
+    const inner = new CountingStore();
+    const c = new CachedSchematicStore(inner, { capacity: 100, maxBytes: 250, negativeTtlMs: 1 });
+    const xs = [sampleSchematic(), sampleSchematic(), sampleSchematic(), sampleSchematic()];
+    for (const x of xs) await c.put(x.id, x.bytes); // ~70 bytes each
+    assert.ok(c.size <= 3, `kept ${c.size}`);
+    inner.gets = 0;
+    await c.get(xs[3]!.id);
+    assert.equal(inner.gets, 0, 'the newest entry is still cached');
+  });
+
   it('is bounded by capacity (LRU)', async () => {
     const inner = new CountingStore();
     const c = new CachedSchematicStore(inner, { capacity: 2, negativeTtlMs: 1 });

@@ -52,6 +52,7 @@ describe('config', () => {
     rejects({ http: { externalURL: 'ftp://x' } }, /"http\.externalURL"/);
     rejects({ htp: {} }, /unknown config key "htp"/);
     rejects({ build: { timeout: 'forever' } }, /"build\.timeout".*invalid duration/);
+    rejects({ build: { timeout: '1000h' } }, /"build\.timeout".*longer than 24 days/);
     rejects({ schematics: { store: 's3' } }, /"schematics\.store"/);
   });
 

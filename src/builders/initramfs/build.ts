@@ -66,7 +66,7 @@ export async function buildInitramfs(o: BuildInitramfsOptions): Promise<Initramf
   const stage = join(o.workDir, 'stage');
   await mkdir(stage, { recursive: true });
   if ((await readdir(stage)).length > 0) {
-    throw new FactoryError('BUILD_FAILED', `initramfs: work directory ${o.workDir} already holds a stage`);
+    throw new FactoryError('BUILD_FAILED', 'initramfs: the work directory already holds a stage');
   }
 
   // Staging directories are named by input index and listed by name as strings (`10` < `2`).
@@ -104,12 +104,18 @@ export async function buildInitramfs(o: BuildInitramfsOptions): Promise<Initramf
   // small extensions, and mksquashfs is multi-threaded for big ones).
   const squashes: (() => Promise<void>)[] = [];
   const layers: ExtensionsLayer[] = [];
-  for (const ext of ordered) {
-    throwIfAborted(o.signal, `initramfs: extension ${ext.name}`);
-    const step = `initramfs: extension ${ext.name}`;
-    const staged = await guard(step, () => stageExtensionFiles(ext, ctx));
-    squashes.push(() => guard(step, staged.squash));
-    layers.push({ image: staged.sqsh, metadata: ext.metadata });
+  try {
+    for (const ext of ordered) {
+      throwIfAborted(o.signal, `initramfs: extension ${ext.name}`);
+      const step = `initramfs: extension ${ext.name}`;
+      const staged = await guard(step, () => stageExtensionFiles(ext, ctx));
+      squashes.push(() => guard(step, staged.squash));
+      layers.push({ image: staged.sqsh, metadata: ext.metadata });
+    }
+  } catch (e) {
+    // Let the concurrent modules.dep step finish before the caller removes the work dir under it.
+    await modulesDepStep.catch(() => undefined);
+    throw e;
   }
   const modulesDep = await modulesDepStep;
   if (modulesDep !== undefined) {
@@ -149,9 +155,9 @@ async function guard<T>(step: string, fn: () => Promise<T>): Promise<T> {
     return await fn();
   } catch (e) {
     if (isFactoryError(e)) throw e;
-    throw new FactoryError('BUILD_FAILED', `${step}: ${e instanceof Error ? e.message : String(e)}`, {
-      cause: e,
-    });
+    // File system errors name absolute paths on this server: clients get the step, the log the rest.
+    const message = (e instanceof Error ? e.message : String(e)).replace(/'?\/[^\s']*'?/g, '<path>');
+    throw new FactoryError('BUILD_FAILED', `${step}: ${message}`, { cause: e });
   }
 }
 

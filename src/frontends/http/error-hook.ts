@@ -22,7 +22,7 @@ export function asFactoryError(err: unknown): FactoryError {
     return new FactoryError(mapped, 'request body is too large', { cause: err });
   if (mapped) return new FactoryError(mapped, fe.message ?? 'bad request', { cause: err });
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
-    return new FactoryError('SCHEMATIC_INVALID', fe.message ?? 'bad request', { cause: err });
+    return new FactoryError('BAD_REQUEST', fe.message ?? 'bad request', { cause: err });
   }
   return new FactoryError('INTERNAL', 'internal server error', { cause: err });
 }
