@@ -81,7 +81,9 @@ function buildImageSource(config: Config, client: () => OciClient): ImageSource 
         'config key "artifacts.layoutDir": required when artifacts.source is oci-layout',
       );
     }
-    return new LayoutImageSource(config.artifacts.layoutDir);
+    return new LayoutImageSource(config.artifacts.layoutDir, {
+      maxManifestBytes: config.artifacts.maxManifestSize,
+    });
   }
   return new RegistryImageSource(client(), config.artifacts.core.registry);
 }
@@ -189,6 +191,7 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
   const runner = new BuildRunner({
     cache,
     maxConcurrency: config.build.maxConcurrency,
+    maxQueue: config.build.maxQueue,
     timeoutMs: config.build.timeout,
     workRoot,
     log,
@@ -242,7 +245,8 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
     },
     async close() {
       ready = false;
-      await app.close();
+      await app.close(); // in-flight requests finish (and with them the builds they wait for)
+      runner.close(); // builds whose clients all left are not worth finishing
     },
   };
 }

@@ -19,6 +19,8 @@ export type BuildFn = (workDir: string, signal: AbortSignal) => Promise<string>;
 export interface BuildRunnerOptions {
   cache: AssetCache;
   maxConcurrency: number;
+  /** Builds allowed to wait for a slot; more answer 503 BUSY (default unbounded). */
+  maxQueue?: number;
   timeoutMs: number;
   /** Scratch root; each build gets a fresh directory below it, removed afterwards. */
   workRoot: string;
@@ -39,11 +41,17 @@ export class BuildRunner {
   readonly #flight = new SingleFlight<string, CachedAsset>();
   readonly #semaphore: Semaphore;
   readonly stats: BuildStats = { builds: 0, failures: 0, cacheHits: 0 };
+  readonly #running = new Set<AbortController>();
+
+  /** Aborts every running build (shutdown: nobody is waiting for them any more). */
+  close(): void {
+    for (const c of this.#running) c.abort(new FactoryError('NOT_READY', 'the factory is shutting down'));
+  }
 
   constructor(options: BuildRunnerOptions) {
     this.#o = options;
     this.#log = options.log ?? silentLogger;
-    this.#semaphore = new Semaphore(options.maxConcurrency);
+    this.#semaphore = new Semaphore(options.maxConcurrency, options.maxQueue);
   }
 
   /** Builds in flight and queued (for `/readyz`-style introspection and metrics). */
@@ -84,6 +92,7 @@ export class BuildRunner {
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(new Error('build timeout')), this.#o.timeoutMs);
     const signal = timeout.signal;
+    this.#running.add(timeout);
     const workDir = await mkdtemp(join(this.#o.workRoot, 'build-'));
     const started = Date.now();
     this.stats.builds++;
@@ -94,6 +103,7 @@ export class BuildRunner {
       return asset;
     } catch (e) {
       this.stats.failures++;
+      if (signal.aborted && signal.reason instanceof FactoryError) throw signal.reason;
       if (signal.aborted) {
         throw new FactoryError(
           'BUILD_TIMEOUT',
@@ -111,6 +121,7 @@ export class BuildRunner {
       throw fe;
     } finally {
       clearTimeout(timer);
+      this.#running.delete(timeout);
       // A failed clean-up must not turn a finished build into an error; it is logged and swept later.
       await removeTree(workDir).catch((e: unknown) =>
         this.#log.warn({ workDir, err: (e as Error).message }, 'could not remove build work dir'),

@@ -114,6 +114,7 @@ export const configSchema = z
         minTalosVersion: z.string().default('1.2.0'),
         brokenTalosVersions: z.array(z.string()).default([]),
         maxConcurrency: z.number().int().min(1).max(64).default(2),
+        maxQueue: z.number().int().min(0).default(64),
         timeout: duration('20m'),
         schematicExtension: z.enum(['schematic', 'flavor']).default('schematic'),
       })

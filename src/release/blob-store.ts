@@ -36,7 +36,13 @@ export class BlobStore {
   }
 
   /** Returns the local path of `digest`, fetching it from `source`/`repo` if needed. */
-  ensure(source: ImageSource, repo: string, digest: string, signal?: AbortSignal): Promise<string> {
+  ensure(
+    source: ImageSource,
+    repo: string,
+    digest: string,
+    signal?: AbortSignal,
+    size?: number,
+  ): Promise<string> {
     return this.#flight.do(digest, async () => {
       const path = this.pathOf(digest);
       if (await stat(path).catch(() => undefined)) {
@@ -46,7 +52,7 @@ export class BlobStore {
         }
         await rm(path, { force: true }); // corrupt on disk: drop it and fetch again
       }
-      await source.fetchBlob(repo, digest, path, signal);
+      await source.fetchBlob(repo, digest, path, signal, size);
       this.#verified.add(digest);
       return path;
     });

@@ -18,6 +18,9 @@ export interface ImageSource {
   listTags(repo: string, signal?: AbortSignal): Promise<string[]>;
   /** A manifest by tag or digest; NOT_FOUND when absent. */
   getManifest(repo: string, reference: string, signal?: AbortSignal): Promise<FetchedManifest>;
-  /** Copies a blob to `dest` atomically after verifying its digest; nothing is kept on mismatch. */
-  fetchBlob(repo: string, digest: string, dest: string, signal?: AbortSignal): Promise<void>;
+  /**
+   * Copies a blob to `dest` atomically after verifying its digest (and `size`, when the descriptor
+   * gave one: a longer body is cut off, not written out); nothing is kept on mismatch.
+   */
+  fetchBlob(repo: string, digest: string, dest: string, signal?: AbortSignal, size?: number): Promise<void>;
 }

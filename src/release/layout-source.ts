@@ -26,8 +26,11 @@ export class LayoutImageSource implements ImageSource {
   readonly description: string;
   readonly #root: string;
 
-  constructor(root: string) {
+  readonly #maxManifestBytes: number;
+
+  constructor(root: string, options: { maxManifestBytes?: number } = {}) {
     this.#root = resolve(root);
+    this.#maxManifestBytes = options.maxManifestBytes ?? 4 * 1024 * 1024;
     // Messages reach clients: name the kind of source, not the server's file system path.
     this.description = 'OCI layout store';
   }
@@ -81,7 +84,15 @@ export class LayoutImageSource implements ImageSource {
     }
     let bytes: Buffer;
     try {
-      bytes = await readFile(this.#blobPath(repo, digest));
+      const path = this.#blobPath(repo, digest);
+      const { size } = await stat(path);
+      if (size > this.#maxManifestBytes) {
+        throw new FactoryError(
+          'MANIFEST_TOO_LARGE',
+          `${this.description}: manifest ${repo}@${digest} is ${size} bytes, over the ${this.#maxManifestBytes}-byte limit`,
+        );
+      }
+      bytes = await readFile(path);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
         throw new FactoryError('NOT_FOUND', `${this.description}: manifest ${repo}@${digest} not found`);
@@ -99,11 +110,23 @@ export class LayoutImageSource implements ImageSource {
     return { bytes, digest, mediaType: parsed.mediaType };
   }
 
-  async fetchBlob(repo: string, digest: string, dest: string, signal?: AbortSignal): Promise<void> {
+  async fetchBlob(
+    repo: string,
+    digest: string,
+    dest: string,
+    signal?: AbortSignal,
+    size?: number,
+  ): Promise<void> {
     const src = this.#blobPath(repo, digest);
-    await stat(src).catch(() => {
+    const st = await stat(src).catch(() => {
       throw new FactoryError('NOT_FOUND', `${this.description}: blob ${repo}@${digest} not found`);
     });
+    if (size !== undefined && st.size !== size) {
+      throw new FactoryError(
+        'DIGEST_MISMATCH',
+        `${this.description}: blob ${repo}@${digest} is ${st.size} bytes, its descriptor says ${size}`,
+      );
+    }
     await mkdir(dirname(dest), { recursive: true });
     const tmp = tempPathFor(dest);
     const hash = createHash(digest.startsWith('sha512:') ? 'sha512' : 'sha256');

@@ -34,7 +34,16 @@ export class RegistryImageSource implements ImageSource {
     return { bytes: m.bytes, mediaType: m.mediaType, digest: m.digest };
   }
 
-  async fetchBlob(repo: string, digest: string, dest: string, signal?: AbortSignal): Promise<void> {
-    await this.#client.downloadBlob(this.#repo(repo), digest, dest, signal ? { signal } : {});
+  async fetchBlob(
+    repo: string,
+    digest: string,
+    dest: string,
+    signal?: AbortSignal,
+    size?: number,
+  ): Promise<void> {
+    await this.#client.downloadBlob(this.#repo(repo), digest, dest, {
+      ...(signal ? { signal } : {}),
+      ...(size !== undefined ? { size } : {}),
+    });
   }
 }

@@ -198,7 +198,7 @@ export class ReleaseSource {
     const layers: LayerFile[] = [];
     for (const layer of doc.layers) {
       layers.push({
-        path: await this.#blobs.ensure(this.#o.images, repo, layer.digest, signal),
+        path: await this.#blobs.ensure(this.#o.images, repo, layer.digest, signal, layer.size),
         mediaType: layer.mediaType,
       });
     }

@@ -1,12 +1,20 @@
-/** A counting semaphore bounding concurrent work (e.g. builds on a 2-core machine). */
+/** A counting semaphore bounding concurrent work (e.g. builds on a 2-core machine) and its queue. */
+import { FactoryError } from '../errors.js';
+
+/** Bounds concurrent runs; more than `maxWaiting` queued callers are refused with 503 BUSY. */
 export class Semaphore {
   #free: number;
   readonly #waiters: (() => void)[] = [];
+  readonly #maxWaiting: number;
 
-  constructor(readonly capacity: number) {
+  constructor(
+    readonly capacity: number,
+    maxWaiting = Number.POSITIVE_INFINITY,
+  ) {
     if (!Number.isInteger(capacity) || capacity < 1)
       throw new RangeError(`semaphore capacity must be ≥ 1, got ${capacity}`);
     this.#free = capacity;
+    this.#maxWaiting = maxWaiting;
   }
 
   /** Runs `fn` once a slot is free; the slot is released when `fn` settles. */
@@ -29,6 +37,11 @@ export class Semaphore {
     if (this.#free > 0) {
       this.#free--;
       return Promise.resolve();
+    }
+    if (this.#waiters.length >= this.#maxWaiting) {
+      return Promise.reject(
+        new FactoryError('BUSY', `too many builds queued (${this.#waiters.length}); try again later`),
+      );
     }
     return new Promise((resolve, reject) => {
       const grant = () => {

@@ -17,8 +17,9 @@ describe('BuildRunner', () => {
   });
   after(() => rm(dir, { recursive: true, force: true }));
 
-  const runner = (opts: { maxConcurrency?: number; timeoutMs?: number } = {}) =>
+  const runner = (opts: { maxConcurrency?: number; timeoutMs?: number; maxQueue?: number } = {}) =>
     new BuildRunner({
+      ...(opts.maxQueue !== undefined ? { maxQueue: opts.maxQueue } : {}),
       cache: new FsAssetCache({
         dir: join(dir, `cache-${randomBytes(4).toString('hex')}`),
         maxBytes: 1 << 30,
@@ -135,6 +136,33 @@ describe('BuildRunner', () => {
     );
     assert.equal(longDone, false, 'the light build finished first');
     await long;
+  });
+
+  it('refuses builds beyond the queue bound with BUSY', async () => {
+    const r = runner({ maxConcurrency: 1, maxQueue: 1 });
+    const build = async (work: string) => {
+      await sleep(100);
+      await writeFile(join(work, 'o'), randomBytes(8));
+      return join(work, 'o');
+    };
+    const results = await Promise.allSettled([r.get(key(), build), r.get(key(), build), r.get(key(), build)]);
+    assert.deepEqual(
+      results.map((x) => x.status),
+      ['fulfilled', 'fulfilled', 'rejected'],
+    );
+    const third = results[2] as PromiseRejectedResult;
+    assert.ok(third.reason instanceof FactoryError && third.reason.code === 'BUSY');
+  });
+
+  it('close() aborts running builds', async () => {
+    const r = runner();
+    const p = r.get(
+      key(),
+      (_w, signal) => new Promise((_res, rej) => signal.addEventListener('abort', () => rej(signal.reason))),
+    );
+    await sleep(50);
+    r.close();
+    await assert.rejects(p, (e: unknown) => e instanceof FactoryError && e.code === 'NOT_READY');
   });
 
   it('never runs more than maxConcurrency builds at once', async () => {
