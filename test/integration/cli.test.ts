@@ -32,7 +32,11 @@ describe('image-factory CLI', { timeout: 900_000 }, () => {
 
   it('import of a tarball into the local layout store, then serving it offline', async () => {
     const tarball = join(dir, 'release.tar');
-    await run('tar', ['-C', fx.root, '-cf', tarball, 'siderolabs']);
+    // Tar a private copy: other test files hard-link fixture blobs concurrently, which changes
+    // their ctime and makes GNU tar report "file changed as we read it".
+    const copy = join(dir, 'copy');
+    await run('cp', ['-r', fx.root, copy]);
+    await run('tar', ['-C', copy, '-cf', tarball, 'siderolabs']);
     const store = join(dir, 'store');
     const env = {
       IMAGE_FACTORY__artifacts__source: 'oci-layout',
