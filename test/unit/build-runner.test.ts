@@ -101,7 +101,8 @@ describe('BuildRunner', () => {
   });
 
   it('the timeout counts from when a build starts, not while it waits for a slot', async () => {
-    const r = runner({ maxConcurrency: 1, timeoutMs: 300 });
+    // Three 600 ms builds through one slot: the last waits 1.2 s, more than the 1 s timeout.
+    const r = runner({ maxConcurrency: 1, timeoutMs: 1000 });
     const slow = (ms: number) => async (work: string) => {
       await sleep(ms);
       await writeFile(join(work, 'o'), randomBytes(8));
