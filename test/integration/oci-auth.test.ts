@@ -5,7 +5,6 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { isFactoryError } from '../../src/errors.js';
 import {
   buildImageManifest,
   dockerConfigCredentials,
@@ -18,18 +17,9 @@ import {
 } from '../../src/oci/index.js';
 import { type RunningRegistry, startRegistry } from '../helpers/registry.js';
 import { defaultTokenPolicy, type TokenPolicy } from '../helpers/token-issuer.js';
+import { expectCode } from '../helpers/assert-error.js';
 
 const TIMEOUT = { timeout: 30_000 };
-
-async function expectCode(promise: Promise<unknown>, code: string, ...fragments: string[]): Promise<void> {
-  await assert.rejects(promise, (e: unknown) => {
-    assert.ok(isFactoryError(e), `expected FactoryError, got ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    for (const f of fragments)
-      assert.ok(e.message.includes(f), `message "${e.message}" should mention "${f}"`);
-    return true;
-  });
-}
 
 function clientFor(registry: RunningRegistry, extra: OciClientOptions = {}): OciClient {
   return new OciClient({

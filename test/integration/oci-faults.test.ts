@@ -18,18 +18,9 @@ import {
 } from '../../src/oci/index.js';
 import { type FaultProxy, startFaultProxy } from '../helpers/fault-proxy.js';
 import { freePort, type RunningRegistry, startRegistry } from '../helpers/registry.js';
+import { expectCode } from '../helpers/assert-error.js';
 
 const TIMEOUT = { timeout: 30_000 };
-
-async function expectCode(promise: Promise<unknown>, code: string, ...fragments: string[]): Promise<void> {
-  await assert.rejects(promise, (e: unknown) => {
-    assert.ok(isFactoryError(e), `expected FactoryError, got ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    for (const f of fragments)
-      assert.ok(e.message.includes(f), `message "${e.message}" should mention "${f}"`);
-    return true;
-  });
-}
 
 describe('OciClient under injected faults', TIMEOUT, () => {
   let registry: RunningRegistry;

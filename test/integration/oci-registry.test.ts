@@ -24,6 +24,7 @@ import {
 } from '../../src/oci/index.js';
 import { startFaultProxy } from '../helpers/fault-proxy.js';
 import { type RunningRegistry, startRegistry } from '../helpers/registry.js';
+import { expectCode } from '../helpers/assert-error.js';
 
 const run = promisify(execFile);
 const TIMEOUT = { timeout: 30_000 };
@@ -52,16 +53,6 @@ function imageConfig(arch: string, diffIds: string[]): Buffer {
       rootfs: { type: 'layers', diff_ids: diffIds },
     }),
   );
-}
-
-async function expectCode(promise: Promise<unknown>, code: string, ...fragments: string[]): Promise<void> {
-  await assert.rejects(promise, (e: unknown) => {
-    assert.ok(isFactoryError(e), `expected FactoryError, got ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    for (const f of fragments)
-      assert.ok(e.message.includes(f), `message "${e.message}" should mention "${f}"`);
-    return true;
-  });
 }
 
 describe('OciClient against docker-registry 2.8', TIMEOUT, () => {
