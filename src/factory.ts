@@ -183,6 +183,7 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
     policy: { minVersion: config.build.minTalosVersion, broken: config.build.brokenTalosVersions },
     recheckMs: config.artifacts.talosVersionRecheckInterval,
     cacheDir: join(dataDir, 'cache'),
+    cacheMaxBytes: config.artifacts.cacheMaxBytes,
     log,
   });
 

@@ -141,6 +141,7 @@ export const configSchema = z
           })
           .prefault({}),
         talosVersionRecheckInterval: duration('15m'),
+        cacheMaxBytes: size('20GiB'),
         maxManifestSize: size('4MiB'),
         requestTimeout: duration('5m'),
         retries: z.number().int().min(0).max(20).default(4),

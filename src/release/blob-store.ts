@@ -22,6 +22,11 @@ export class BlobStore {
     this.#dir = dir;
   }
 
+  /** Forgets that this process verified the blob at `path` (it was evicted). */
+  forget(path: string): void {
+    for (const d of this.#verified) if (this.pathOf(d) === path) this.#verified.delete(d);
+  }
+
   /** Path a blob lives at once present. */
   pathOf(digest: string): string {
     if (!isValidDigest(digest)) throw new FactoryError('NOT_FOUND', `invalid digest "${digest}"`);

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { detectFileKind } from '../builders/formats/magic.js';
 import { FactoryError, isFactoryError } from '../errors.js';
 import { parseManifest, type Descriptor, type ImageManifest } from '../oci/manifest.js';
@@ -14,6 +14,7 @@ import { selectPlatform } from '../oci/platform.js';
 import { type Logger, silentLogger } from '../util/logger.js';
 import { SingleFlight } from '../util/single-flight.js';
 import { BlobStore } from './blob-store.js';
+import { DiskLru } from './disk-lru.js';
 import {
   EXTENSION_ALIASES,
   parseDescriptions,
@@ -51,6 +52,8 @@ export interface ReleaseSourceOptions {
   recheckMs: number;
   /** Local cache root: `blobs/` and `artifacts/` live below it. */
   cacheDir: string;
+  /** Bound on `blobs/` + `artifacts/` (least recently used go first). Default unbounded. */
+  cacheMaxBytes?: number;
   log?: Logger;
   now?: () => number;
 }
@@ -91,6 +94,7 @@ export class ReleaseSource {
   readonly #log: Logger;
   readonly #now: () => number;
   readonly #blobs: BlobStore;
+  readonly #disk: DiskLru;
   #versions: { at: number; list: string[] } | undefined;
   readonly #versionFlight = new SingleFlight<'versions', string[]>();
   readonly #catalogs = new Map<string, Promise<ExtensionEntry[]>>();
@@ -103,6 +107,15 @@ export class ReleaseSource {
     this.#log = options.log ?? silentLogger;
     this.#now = options.now ?? Date.now;
     this.#blobs = new BlobStore(join(options.cacheDir, 'blobs'));
+    this.#disk = new DiskLru(
+      [
+        { dir: join(options.cacheDir, 'blobs', 'sha256'), depth: 1 },
+        { dir: join(options.cacheDir, 'artifacts'), depth: 2 },
+      ],
+      options.cacheMaxBytes ?? Number.POSITIVE_INFINITY,
+      // A build reads its inputs within minutes of asking for them.
+      30 * 60_000,
+    );
   }
 
   /** Where images are read from (for messages and `/readyz`). */
@@ -198,11 +211,29 @@ export class ReleaseSource {
     const layers: LayerFile[] = [];
     for (const layer of doc.layers) {
       layers.push({
-        path: await this.#blobs.ensure(this.#o.images, repo, layer.digest, signal, layer.size),
+        path: await this.#useBlob(repo, layer.digest, layer.size, signal),
         mediaType: layer.mediaType,
       });
     }
     return { repository: repo, digest, manifest: doc, layers };
+  }
+
+  /** A verified local blob, counted as used for the disk bound. */
+  async #useBlob(repo: string, digest: string, size: number, signal?: AbortSignal): Promise<string> {
+    const path = await this.#blobs.ensure(this.#o.images, repo, digest, signal, size);
+    await this.#disk.touch(path, size);
+    await this.#evict();
+    return path;
+  }
+
+  /** Keeps the release caches within their bound; evicted inputs are re-extracted on next use. */
+  async #evict(): Promise<void> {
+    await this.#disk.evict((path) => {
+      this.#blobs.forget(path);
+      for (const [key, inputs] of this.#verifiedInputs) {
+        if (inputs.kernel.startsWith(`${path}/`)) this.#verifiedInputs.delete(key);
+      }
+    });
   }
 
   /** Reads small files out of an image (catalogs) into memory. */
@@ -303,7 +334,7 @@ export class ReleaseSource {
   inputs(version: string, arch: Arch, signal?: AbortSignal): Promise<ReleaseInputs> {
     const key = `${version}/${arch}`;
     const ready = this.#verifiedInputs.get(key);
-    if (ready) return Promise.resolve(ready);
+    if (ready) return this.#disk.touch(dirname(ready.kernel)).then(() => ready);
     return this.#inputFlight.do(key, async () => {
       const image = await this.pullImage(this.#o.components.imager, version, 'amd64', signal);
       const dir = join(this.#o.cacheDir, 'artifacts', image.digest.replace(':', '-'), arch);
@@ -318,6 +349,8 @@ export class ReleaseSource {
           );
       }
       this.#verifiedInputs.set(key, inputs);
+      await this.#disk.touch(dir);
+      await this.#evict();
       return inputs;
     });
   }
