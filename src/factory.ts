@@ -202,6 +202,10 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
     release,
     runner,
     schematicExtension: { naming: config.build.schematicExtension, externalURL },
+    extensionLimits: {
+      maxBytes: config.build.maxExtensionBytes,
+      maxEntries: config.build.maxExtensionEntries,
+    },
   });
 
   const app = buildHttpApp({

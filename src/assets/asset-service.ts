@@ -31,6 +31,8 @@ export interface AssetServiceDeps {
   release: ReleaseSource;
   runner: BuildRunner;
   schematicExtension: SchematicExtensionConfig;
+  /** Caps on one unpacked extension image. */
+  extensionLimits?: { maxBytes: number; maxEntries: number };
 }
 
 const REQUIREMENT_MESSAGES: Record<string, string> = {
@@ -156,6 +158,7 @@ export class AssetService {
               extensions,
               schematic: loaded,
               virtual: this.#d.schematicExtension,
+              ...(this.#d.extensionLimits ? { limits: this.#d.extensionLimits } : {}),
               workDir: work,
               signal: buildSignal,
             });

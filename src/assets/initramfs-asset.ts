@@ -28,6 +28,7 @@ export interface InitramfsAssetInput {
   extensions: readonly ResolvedExtension[];
   schematic: LoadedSchematic;
   virtual: SchematicExtensionConfig;
+  limits?: { maxBytes: number; maxEntries: number };
   workDir: string;
   signal: AbortSignal;
 }
@@ -38,7 +39,13 @@ export async function buildInitramfsAsset(o: InitramfsAssetInput): Promise<strin
   for (const [i, ext] of o.extensions.entries()) {
     const image = await o.release.pullImage(ext.name, ext.digest, o.inputs.arch, o.signal);
     const dir = join(o.workDir, 'extensions', String(i));
-    await unpackExtensionImage({ name: ext.name, layers: image.layers, destDir: dir, signal: o.signal });
+    await unpackExtensionImage({
+      name: ext.name,
+      layers: image.layers,
+      destDir: dir,
+      signal: o.signal,
+      ...(o.limits ? { limits: o.limits } : {}),
+    });
     const manifest = await validateExtensionDir(dir, { name: ext.name, talosVersion: o.version });
     extensions.push({ name: ext.name, dir, metadata: manifest.metadata });
   }

@@ -115,6 +115,9 @@ export const configSchema = z
         brokenTalosVersions: z.array(z.string()).default([]),
         maxConcurrency: z.number().int().min(1).max(64).default(2),
         maxQueue: z.number().int().min(0).default(64),
+        /** Per extension image: unpacked bytes and archive entries (hostile images are cut off). */
+        maxExtensionBytes: size('8GiB'),
+        maxExtensionEntries: z.number().int().min(1).default(500_000),
         timeout: duration('20m'),
         schematicExtension: z.enum(['schematic', 'flavor']).default('schematic'),
       })
