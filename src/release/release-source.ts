@@ -8,6 +8,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { detectFileKind } from '../builders/formats/magic.js';
+import { runTool } from '../builders/tools/run.js';
 import { FactoryError, isFactoryError } from '../errors.js';
 import { parseManifest, type Descriptor, type ImageManifest } from '../oci/manifest.js';
 import { selectPlatform } from '../oci/platform.js';
@@ -86,6 +87,32 @@ async function sha256File(path: string): Promise<string> {
   const h = createHash('sha256');
   for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
   return h.digest('hex');
+}
+
+/** Integrity test per compression (the whole stream is read once, at extraction). */
+const INTEGRITY_TEST: Readonly<Record<string, readonly string[]>> = {
+  xz: ['xz', '-t', '--'],
+  zstd: ['zstd', '-t', '-q', '--'],
+  gzip: ['gzip', '-t', '--'],
+};
+
+/**
+ * A release whose initramfs is not one must fail at extraction, naming it (502), not deep inside
+ * a later build or — worse — produce an asset that cannot boot.
+ */
+async function checkInitramfs(path: string, what: string): Promise<void> {
+  const kind = await detectFileKind(path);
+  if (!['xz', 'zstd', 'gzip', 'cpio'].includes(kind)) {
+    throw new FactoryError('UPSTREAM_UNAVAILABLE', `${what} is not an xz, zstd, gzip or cpio initramfs`);
+  }
+  const test = INTEGRITY_TEST[kind];
+  if (!test) return;
+  const [command, ...args] = test as [string, ...string[]];
+  try {
+    await runTool(command, [...args, path], { step: `${command} -t` });
+  } catch (e) {
+    throw new FactoryError('UPSTREAM_UNAVAILABLE', `${what} fails its ${kind} integrity test`, { cause: e });
+  }
 }
 
 /** Finds, fetches, verifies and caches release inputs. */
@@ -370,13 +397,10 @@ export class ReleaseSource {
         }
       }
       // A release whose initramfs is not one must fail here, naming it, not deep inside a build.
-      const kind = await detectFileKind(join(src, 'initramfs.xz'));
-      if (!['xz', 'zstd', 'gzip', 'cpio'].includes(kind)) {
-        throw new FactoryError(
-          'UPSTREAM_UNAVAILABLE',
-          `imager image ${image.repository}@${image.digest}: usr/install/${arch}/initramfs.xz is not an xz, zstd, gzip or cpio initramfs`,
-        );
-      }
+      await checkInitramfs(
+        join(src, 'initramfs.xz'),
+        `imager image ${image.repository}@${image.digest}: usr/install/${arch}/initramfs.xz`,
+      );
       const sums: Record<string, string> = {};
       for (const f of INPUT_FILES) if (present.has(f)) sums[f] = await sha256File(join(src, f));
       await writeFile(
