@@ -121,7 +121,7 @@ describe('BuildRunner', () => {
     const r = runner({ maxConcurrency: 1 });
     let longDone = false;
     const long = r.get(key(), async (work) => {
-      await sleep(300);
+      await sleep(2000); // far longer than the light build, even on a loaded machine
       longDone = true;
       await writeFile(join(work, 'o'), 'long');
       return join(work, 'o');
@@ -147,12 +147,11 @@ describe('BuildRunner', () => {
       return join(work, 'o');
     };
     const results = await Promise.allSettled([r.get(key(), build), r.get(key(), build), r.get(key(), build)]);
-    assert.deepEqual(
-      results.map((x) => x.status),
-      ['fulfilled', 'fulfilled', 'rejected'],
-    );
-    const third = results[2] as PromiseRejectedResult;
-    assert.ok(third.reason instanceof FactoryError && third.reason.code === 'BUSY');
+    // Which request gets the slot, the queue place or the refusal depends on I/O order: count them.
+    assert.equal(results.filter((x) => x.status === 'fulfilled').length, 2);
+    const refused = results.filter((x): x is PromiseRejectedResult => x.status === 'rejected');
+    assert.equal(refused.length, 1);
+    assert.ok(refused[0]!.reason instanceof FactoryError && refused[0]!.reason.code === 'BUSY');
   });
 
   it('close() aborts running builds', async () => {
