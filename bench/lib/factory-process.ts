@@ -2,8 +2,8 @@
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './nginx.js';
+import { stopChild, waitForHttp } from './child.js';
 
 /** A factory process listening on loopback. */
 export interface FactoryProcess {
@@ -29,19 +29,12 @@ export async function startFactoryProcess(env: Record<string, string>): Promise<
     },
   );
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) break;
-    } catch {
-      await sleep(100);
-    }
-  }
+  await waitForHttp(`${url}/healthz`);
   return {
     url,
     pid: proc.pid ?? 0,
     stop: async () => {
-      proc.kill('SIGTERM');
-      await new Promise((r) => proc.once('exit', r));
+      await stopChild(proc);
     },
   };
 }

@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { stopChild, waitForHttp } from './child.js';
 
 /** A free TCP port on 127.0.0.1. */
 export async function freePort(): Promise<number> {
@@ -53,21 +53,12 @@ http {
 }`;
   await writeFile(join(dir, 'nginx.conf'), conf);
   const proc: ChildProcess = spawn('nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir], { stdio: 'ignore' });
-  for (let i = 0; i < 50; i++) {
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/`);
-      await res.arrayBuffer();
-      break;
-    } catch {
-      await sleep(100);
-    }
-  }
+  await waitForHttp(`http://127.0.0.1:${port}/`);
   return {
     url: `http://127.0.0.1:${port}`,
     pid: proc.pid ?? 0,
     stop: async () => {
-      proc.kill('SIGQUIT');
-      await new Promise((r) => proc.once('exit', r));
+      await stopChild(proc, 'SIGQUIT');
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -4,8 +4,8 @@
  * own overhead apart from Node's.
  */
 import { spawn } from 'node:child_process';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './nginx.js';
+import { stopChild, waitForHttp } from './child.js';
 
 /** A running bare Node file server. */
 export interface NodeFileServer {
@@ -31,21 +31,12 @@ export async function startNodeFileServer(file: string, chunkBytes = 64 * 1024):
     stdio: 'ignore',
   });
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    try {
-      const res = await fetch(url, { method: 'HEAD' });
-      await res.arrayBuffer();
-      break;
-    } catch {
-      await sleep(50);
-    }
-  }
+  await waitForHttp(url, 'HEAD');
   return {
     url,
     pid: proc.pid ?? 0,
     stop: async () => {
-      proc.kill('SIGTERM');
-      await new Promise((r) => proc.once('exit', r));
+      await stopChild(proc);
     },
   };
 }

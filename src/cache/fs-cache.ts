@@ -68,6 +68,9 @@ export class FsAssetCache implements AssetCache {
   readonly #log: Logger;
   readonly #now: () => number;
   readonly #index = new Map<string, KeyRecord>();
+  /** Keys per blob (identical assets share one blob) and the bytes of referenced blobs. */
+  readonly #blobRefs = new Map<string, number>();
+  #bytes = 0;
   readonly #verified = new Set<string>();
   #loaded: Promise<void> | undefined;
 
@@ -99,7 +102,7 @@ export class FsAssetCache implements AssetCache {
             const rec = JSON.parse(await readFile(join(root, shard, file), 'utf8')) as Partial<KeyRecord>;
             // Records are joined into paths: accept only well-formed ones.
             if (!validRecord(rec)) throw new Error('malformed record');
-            this.#index.set(key, rec);
+            this.#setRecord(key, rec);
           } catch {
             await rm(join(root, shard, file), { force: true });
           }
@@ -111,11 +114,31 @@ export class FsAssetCache implements AssetCache {
 
   /** Total bytes of distinct blobs referenced by keys. */
   get usedBytes(): number {
-    const seen = new Map<string, number>();
-    for (const r of this.#index.values()) seen.set(r.sha256, r.size);
-    let total = 0;
-    for (const s of seen.values()) total += s;
-    return total;
+    return this.#bytes;
+  }
+
+  /** Adds or replaces a key record, keeping blob reference counts and the byte total. */
+  #setRecord(key: string, rec: KeyRecord): void {
+    this.#deleteRecord(key);
+    this.#index.set(key, rec);
+    const refs = this.#blobRefs.get(rec.sha256) ?? 0;
+    if (refs === 0) this.#bytes += rec.size;
+    this.#blobRefs.set(rec.sha256, refs + 1);
+  }
+
+  /** Removes a key record; true when its blob is no longer referenced by any key. */
+  #deleteRecord(key: string): boolean {
+    const rec = this.#index.get(key);
+    if (!rec) return false;
+    this.#index.delete(key);
+    const refs = (this.#blobRefs.get(rec.sha256) ?? 1) - 1;
+    if (refs > 0) {
+      this.#blobRefs.set(rec.sha256, refs);
+      return false;
+    }
+    this.#blobRefs.delete(rec.sha256);
+    this.#bytes -= rec.size;
+    return true;
   }
 
   #asset(key: string, rec: KeyRecord): CachedAsset {
@@ -136,10 +159,9 @@ export class FsAssetCache implements AssetCache {
 
   async #drop(key: string, rec: KeyRecord, why: string): Promise<void> {
     this.#log.error({ key, sha256: rec.sha256, why }, 'cached asset failed verification; dropping it');
-    this.#index.delete(key);
+    const unreferenced = this.#deleteRecord(key);
     await rm(this.#keyPath(key), { force: true });
-    if (![...this.#index.values()].some((r) => r.sha256 === rec.sha256))
-      await rm(this.#blobPath(rec.sha256), { force: true });
+    if (unreferenced) await rm(this.#blobPath(rec.sha256), { force: true });
     this.#verified.delete(rec.sha256);
   }
 
@@ -185,7 +207,7 @@ export class FsAssetCache implements AssetCache {
     this.#verified.add(sums.sha256);
     const rec: KeyRecord = { ...sums, lastUsed: this.#now() };
     await writeFileAtomic(this.#keyPath(key), JSON.stringify(rec));
-    this.#index.set(key, rec);
+    this.#setRecord(key, rec);
     await this.#evict(key);
     return this.#asset(key, rec);
   }
@@ -201,9 +223,9 @@ export class FsAssetCache implements AssetCache {
       .sort((a, b) => a[1].lastUsed - b[1].lastUsed);
     for (const [key, rec] of order) {
       if (this.usedBytes <= this.#maxBytes) break;
-      this.#index.delete(key);
+      const unreferenced = this.#deleteRecord(key);
       await rm(this.#keyPath(key), { force: true });
-      if (![...this.#index.values()].some((r) => r.sha256 === rec.sha256)) {
+      if (unreferenced) {
         await rm(this.#blobPath(rec.sha256), { force: true });
         this.#verified.delete(rec.sha256);
       }

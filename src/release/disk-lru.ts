@@ -39,6 +39,7 @@ async function children(dir: string, depth: number): Promise<string[]> {
 /** An LRU size bound over cache entries on disk. */
 export class DiskLru {
   readonly #entries = new Map<string, Entry>();
+  #bytes = 0;
   #loaded: Promise<void> | undefined;
 
   constructor(
@@ -53,7 +54,7 @@ export class DiskLru {
       const at = this.now();
       for (const root of this.roots) {
         for (const path of await children(root.dir, root.depth)) {
-          if (!this.#entries.has(path)) this.#entries.set(path, { size: await sizeOf(path), lastUsed: at });
+          if (!this.#entries.has(path)) this.#set(path, { size: await sizeOf(path), lastUsed: at });
         }
       }
     })();
@@ -62,9 +63,12 @@ export class DiskLru {
 
   /** Total bytes of the known entries. */
   get usedBytes(): number {
-    let total = 0;
-    for (const e of this.#entries.values()) total += e.size;
-    return total;
+    return this.#bytes;
+  }
+
+  #set(path: string, entry: Entry): void {
+    this.#bytes += entry.size - (this.#entries.get(path)?.size ?? 0);
+    this.#entries.set(path, entry);
   }
 
   /** Records a use of `path` (its size measured when new or when `size` is given). */
@@ -72,7 +76,7 @@ export class DiskLru {
     await this.#load();
     const e = this.#entries.get(path);
     if (e && size === undefined) e.lastUsed = this.now();
-    else this.#entries.set(path, { size: size ?? (await sizeOf(path)), lastUsed: this.now() });
+    else this.#set(path, { size: size ?? (await sizeOf(path)), lastUsed: this.now() });
   }
 
   /** Removes least recently used entries (outside the grace period) until the total fits. */
@@ -84,9 +88,10 @@ export class DiskLru {
     const candidates = [...this.#entries.entries()]
       .filter(([, e]) => e.lastUsed < cutoff)
       .sort((a, b) => a[1].lastUsed - b[1].lastUsed);
-    for (const [path] of candidates) {
+    for (const [path, entry] of candidates) {
       if (this.usedBytes <= this.maxBytes) break;
       this.#entries.delete(path);
+      this.#bytes -= entry.size;
       onEvict(path);
       await rm(path, { recursive: true, force: true });
       removed.push(path);

@@ -64,19 +64,36 @@ interface IndexJson {
   manifests: { mediaType: string; digest: string; size: number; annotations?: Record<string, string> }[];
 }
 
-/** Every blob digest reachable from a manifest (config, layers, child manifests), depth first. */
-async function reachable(
+/** One manifest of an image tree: its bytes and the blobs (config, layers) it references. */
+export interface TreeNode {
+  digest: string;
+  mediaType: string;
+  bytes: Buffer;
+  blobs: string[];
+}
+
+/**
+ * The manifests reachable from `digest` (an index's children, then the index), children before
+ * parents, each once — the order a registry accepts them in.
+ */
+export async function manifestTree(
   src: LayoutImageSource,
   repo: string,
   digest: string,
-  seen: Set<string>,
-): Promise<void> {
-  if (seen.has(digest)) return;
-  seen.add(digest);
-  const m = await src.getManifest(repo, digest);
-  const doc = parseManifest(m.bytes, m.mediaType, `${repo}@${digest}`);
-  if (doc.kind === 'index') for (const child of doc.manifests) await reachable(src, repo, child.digest, seen);
-  else for (const d of [doc.config, ...doc.layers]) seen.add(d.digest);
+): Promise<TreeNode[]> {
+  const out: TreeNode[] = [];
+  const seen = new Set<string>();
+  const visit = async (d: string): Promise<void> => {
+    if (seen.has(d)) return;
+    seen.add(d);
+    const m = await src.getManifest(repo, d);
+    const doc = parseManifest(m.bytes, m.mediaType, `${repo}@${d}`);
+    if (doc.kind === 'index') for (const child of doc.manifests) await visit(child.digest);
+    const blobs = doc.kind === 'index' ? [] : [doc.config, ...doc.layers].map((b) => b.digest);
+    out.push({ digest: d, mediaType: m.mediaType, bytes: m.bytes, blobs });
+  };
+  await visit(digest);
+  return out;
 }
 
 /**
@@ -93,7 +110,12 @@ export async function importIntoLayoutStore(bundleRoot: string, storeRoot: strin
   for (const repo of repos) {
     const srcIndex = JSON.parse(await readFile(join(bundleRoot, repo, 'index.json'), 'utf8')) as IndexJson;
     const blobs = new Set<string>();
-    for (const entry of srcIndex.manifests) await reachable(src, repo, entry.digest, blobs);
+    for (const entry of srcIndex.manifests) {
+      for (const node of await manifestTree(src, repo, entry.digest)) {
+        blobs.add(node.digest);
+        for (const b of node.blobs) blobs.add(b);
+      }
+    }
     for (const digest of blobs) {
       const [alg, hex] = digest.split(':') as [string, string];
       const dest = join(storeRoot, repo, 'blobs', alg, hex);

@@ -6,8 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { OciClient } from '../oci/index.js';
-import { parseManifest } from '../oci/manifest.js';
-import { findLayouts, type BundleRepo } from './layout-import.js';
+import { findLayouts, manifestTree, type BundleRepo, type TreeNode } from './layout-import.js';
 import { LayoutImageSource } from './layout-source.js';
 
 const REF_NAME = 'org.opencontainers.image.ref.name';
@@ -24,28 +23,24 @@ export async function importIntoRegistry(
   for (const repo of await findLayouts(bundleRoot)) {
     const target = [registry, namespace, repo].filter((x) => x !== '').join('/');
     const pushed = new Set<string>();
-    const pushTree = async (digest: string): Promise<{ mediaType: string; bytes: Buffer }> => {
-      const m = await src.getManifest(repo, digest);
-      const doc = parseManifest(m.bytes, m.mediaType, `${repo}@${digest}`);
-      if (!pushed.has(digest)) {
-        if (doc.kind === 'index') {
-          for (const child of doc.manifests) {
-            const c = await pushTree(child.digest);
-            await client.pushManifest(target, child.digest, c.bytes, c.mediaType);
-          }
-        } else {
-          for (const blob of [doc.config, ...doc.layers]) {
-            const [alg, hex] = blob.digest.split(':') as [string, string];
-            await client.pushBlob(
-              target,
-              { path: join(bundleRoot, repo, 'blobs', alg, hex) },
-              { digest: blob.digest },
-            );
-          }
+    // Blobs first, child manifests by digest before their index; the top manifest gets the tag.
+    const pushTree = async (digest: string): Promise<TreeNode> => {
+      const nodes = await manifestTree(src, repo, digest);
+      for (const node of nodes) {
+        if (pushed.has(node.digest)) continue;
+        for (const blob of node.blobs) {
+          const [alg, hex] = blob.split(':') as [string, string];
+          await client.pushBlob(
+            target,
+            { path: join(bundleRoot, repo, 'blobs', alg, hex) },
+            { digest: blob },
+          );
         }
-        pushed.add(digest);
+        if (node.digest !== digest)
+          await client.pushManifest(target, node.digest, node.bytes, node.mediaType);
+        pushed.add(node.digest);
       }
-      return { mediaType: m.mediaType, bytes: m.bytes };
+      return nodes[nodes.length - 1] as TreeNode;
     };
     const index = JSON.parse(await readFile(join(bundleRoot, repo, 'index.json'), 'utf8')) as {
       manifests: { digest: string; annotations?: Record<string, string> }[];
