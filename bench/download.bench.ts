@@ -18,7 +18,6 @@ import { randomFillSync } from 'node:crypto';
 import { open, link, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cacheKey } from '../src/assets/asset-service.js';
 import { FsAssetCache } from '../src/cache/fs-cache.js';
 import { validateConfig } from '../src/config/load.js';
 import { createFactory } from '../src/factory.js';
@@ -66,12 +65,13 @@ const setup = await timed(async () => {
   });
   const f = await createFactory(config);
   try {
-    const inputs = await f.release.inputs(VERSION, 'amd64');
-    // Same parts, same order as AssetService's kernel case; checked below by the served size.
-    const key = cacheKey('kernel', {
+    // The kernel's own key, planned by the factory (checked below by the served size).
+    const schematic = await f.schematics.create('customization: {}\n');
+    const { key } = await f.assets.plan(schematic, VERSION, {
+      kind: 'kernel',
       arch: 'amd64',
-      imager: inputs.imagerDigest,
-      sha256: inputs.sha256['vmlinuz'],
+      platform: 'metal',
+      secureBoot: false,
     });
     const file = join(dataDir, 'synthetic.bin');
     await writeRandomFile(file, SIZE_MIB);

@@ -13,7 +13,7 @@
  */
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildInitramfsAsset } from '../src/assets/initramfs-asset.js';
+import { buildInitramfsAsset } from '../src/assets/kinds/initramfs.js';
 import { emitManifest } from '../src/builders/extensions/manifest-yaml.js';
 import { schematicExtensionManifest } from '../src/builders/extensions/schematic-extension.js';
 import { detectFileKind } from '../src/builders/formats/magic.js';

@@ -1,38 +1,43 @@
 /**
  * Asset use case shared by every frontend: (schematic, version, asset request) → a cached asset.
- * Validates the combination, resolves the inputs (release files, extension images) so their
- * digests can go into the cache key, then hands a build function to the BuildRunner.
+ * The service validates what every kind shares (field/version requirements), asks the kind's
+ * module for its plan, computes the cache key from the plan and its dependencies' keys, then
+ * realises it: dependencies first (each through the same cache and single-flight, outside this
+ * build's slot, so a parent never holds a slot while waiting for a child), then the build itself.
  */
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { CachedAsset } from '../cache/asset-cache.js';
 import { FactoryError } from '../errors.js';
 import { FIELD_VERSION_REQUIREMENTS, fieldApplies } from '../profile/applicability.js';
-import type { AssetRequest, BuildRequest } from '../profile/build-request.js';
-import { normalizeBuildRequest } from '../profile/build-request.js';
-import { buildCmdline } from '../profile/cmdline.js';
+import type { AssetKind, AssetRequest } from '../profile/asset-request.js';
 import { deriveQuirks, type Quirks } from '../profile/quirks.js';
 import { parseTalosVersion } from '../profile/version.js';
 import type { ReleaseSource } from '../release/release-source.js';
 import type { LoadedSchematic } from '../storage/schematic-service.js';
-import { BUILDER_SALT } from './builder-salt.js';
+import type { AssetKindModule, AssetPlan, AssetSettings, PlanContext } from './asset-kind.js';
 import { raceAbort, type BuildRunner } from './build-runner.js';
-import { buildInitramfsAsset, type ResolvedExtension } from './initramfs-asset.js';
+import { ASSET_KIND_MODULES } from './kinds/index.js';
 
-/** How the virtual schematic extension is stamped. */
-export interface SchematicExtensionConfig {
-  naming: 'schematic' | 'flavor';
-  externalURL: string;
-}
+export type { SchematicExtensionConfig } from './asset-kind.js';
 
 /** Dependencies of {@link AssetService}. */
-export interface AssetServiceDeps {
+export interface AssetServiceDeps extends AssetSettings {
   release: ReleaseSource;
   runner: BuildRunner;
-  schematicExtension: SchematicExtensionConfig;
-  /** Caps on one unpacked extension image. */
-  extensionLimits?: { maxBytes: number; maxEntries: number };
+  /** The kind registry (tests may pass their own); default {@link ASSET_KIND_MODULES}. */
+  kinds?: Partial<Readonly<Record<AssetKind, AssetKindModule>>>;
+}
+
+/** An asset whose key is known; building it is the next step. */
+export interface PlannedAsset {
+  readonly key: string;
+  readonly request: AssetRequest;
+  readonly plan: AssetPlan;
+  readonly deps: Readonly<Record<string, PlannedAsset>>;
+  /** Normalised version tag. */
+  readonly version: string;
+  /** The pinned imager digest, detached from any client (builds outlive their requesters). */
+  readonly pinned: () => Promise<string>;
 }
 
 const REQUIREMENT_MESSAGES: Record<string, string> = {
@@ -43,9 +48,16 @@ const REQUIREMENT_MESSAGES: Record<string, string> = {
 /** Builds or fetches assets. */
 export class AssetService {
   readonly #d: AssetServiceDeps;
+  readonly #kinds: Partial<Readonly<Record<AssetKind, AssetKindModule>>>;
 
   constructor(deps: AssetServiceDeps) {
     this.#d = deps;
+    this.#kinds = deps.kinds ?? ASSET_KIND_MODULES;
+  }
+
+  /** The kinds that have a builder (the others answer 501). */
+  implementedKinds(): ReadonlySet<AssetKind> {
+    return new Set(Object.keys(this.#kinds) as AssetKind[]);
   }
 
   /** Checks the schematic fields that need a minimum Talos version (upstream answers 400). */
@@ -70,11 +82,67 @@ export class AssetService {
   }
 
   /**
-   * Release inputs are shared by every request for (version, arch): fetched detached from any one
-   * client, so a client that leaves cannot abort them for the others; each waiter may still leave.
+   * Plans `req` and, recursively, the assets it is made from: validation errors (4xx) and the
+   * cache key, without building anything. Costs catalog and manifest requests at most.
    */
-  #inputs(version: string, arch: AssetRequest['arch'], signal: AbortSignal | undefined) {
-    return raceAbort(this.#d.release.inputs(version, arch), signal);
+  async plan(
+    loaded: LoadedSchematic,
+    version: string,
+    req: AssetRequest,
+    signal?: AbortSignal,
+    inherited?: () => Promise<string>,
+  ): Promise<PlannedAsset> {
+    const module = this.#kinds[req.kind];
+    if (!module) {
+      throw new FactoryError('NOT_IMPLEMENTED', `assets of kind "${req.kind}" are not implemented yet`);
+    }
+    const talos = parseTalosVersion(version);
+    const quirks = deriveQuirks(talos);
+    this.#checkRequirements(loaded, req, version, quirks);
+    // Detached from any one client (shared by every request for the version); each waiter may leave.
+    let pin: Promise<string> | undefined;
+    const pinned = inherited ?? (() => (pin ??= this.#d.release.pin(version)));
+    const ctx: PlanContext = {
+      schematic: loaded,
+      version,
+      talos,
+      quirks,
+      request: req,
+      release: this.#d.release,
+      settings: this.#d,
+      signal,
+      imagerDigest: () => raceAbort(pinned(), signal),
+    };
+    const plan = await raceAbort(module.plan(ctx), signal);
+    const deps: Record<string, PlannedAsset> = {};
+    for (const [name, depReq] of Object.entries(plan.deps ?? {})) {
+      deps[name] = await this.plan(loaded, version, depReq, signal, pinned);
+    }
+    const depKeys = Object.fromEntries(Object.entries(deps).map(([n, d]) => [n, d.key]));
+    const key = cacheKey(module.kind, module.salt, { ...plan.key, deps: depKeys });
+    return { key, request: req, plan, deps, version, pinned };
+  }
+
+  /** Returns the asset for a planned request, building it (and what it is made from) on a miss. */
+  async realize(planned: PlannedAsset, signal?: AbortSignal): Promise<CachedAsset> {
+    const { runner, release } = this.#d;
+    const hit = await runner.lookup(planned.key);
+    if (hit) return hit;
+    const deps: Record<string, CachedAsset> = {};
+    for (const [name, dep] of Object.entries(planned.deps)) deps[name] = await this.realize(dep, signal);
+    const { plan, request, version } = planned;
+    return runner.get(
+      planned.key,
+      async (workDir, buildSignal) =>
+        plan.build({
+          workDir,
+          signal: buildSignal,
+          deps,
+          inputs: async () => release.inputs(version, request.arch, buildSignal, await planned.pinned()),
+        }),
+      signal,
+      { light: plan.light === true, kind: request.kind },
+    );
   }
 
   /** Returns the asset for (schematic, version, request), building it on a cache miss. */
@@ -84,97 +152,13 @@ export class AssetService {
     req: AssetRequest,
     signal?: AbortSignal,
   ): Promise<CachedAsset> {
-    const talos = parseTalosVersion(version);
-    const quirks = deriveQuirks(talos);
-    this.#checkRequirements(loaded, req, version, quirks);
-    const request: BuildRequest = { ...req, schematicId: loaded.id, version };
-    const c = loaded.schematic.customization;
-
-    switch (req.kind) {
-      case 'kernel': {
-        const inputs = await this.#inputs(version, req.arch, signal);
-        const key = cacheKey('kernel', {
-          arch: req.arch,
-          imager: inputs.imagerDigest,
-          sha256: inputs.sha256['vmlinuz'],
-        });
-        return this.#d.runner.get(
-          key,
-          async (work) => {
-            const out = join(work, 'vmlinuz');
-            await copyFile(inputs.kernel, out);
-            return out;
-          },
-          signal,
-          { light: true },
-        );
-      }
-      case 'cmdline': {
-        const text = buildCmdline({
-          platform: req.platform,
-          arch: req.arch,
-          version: talos,
-          kind: req.kind,
-          secureBoot: req.secureBoot,
-          meta: c.meta ?? [],
-          extraArgs: c.extraKernelArgs ?? [],
-        });
-        // Keyed by the text itself: identical cmdlines share one entry whatever produced them.
-        const key = cacheKey('cmdline', { text });
-        return this.#d.runner.get(
-          key,
-          async (work) => {
-            const out = join(work, 'cmdline');
-            await writeFile(out, text);
-            return out;
-          },
-          signal,
-          { light: true },
-        );
-      }
-      case 'initramfs': {
-        // The user's mistakes first (400), before any large download.
-        const names = c.systemExtensions?.officialExtensions ?? [];
-        const entries = await raceAbort(this.#d.release.resolveExtensions(version, names), signal);
-        const inputs = await this.#inputs(version, req.arch, signal);
-        const extensions: ResolvedExtension[] = entries.map((e) => ({ name: e.name, digest: e.digest }));
-        const key = cacheKey('initramfs', {
-          request: normalizeBuildRequest(request),
-          imager: inputs.imagerDigest,
-          initramfs: inputs.sha256['initramfs.xz'],
-          extensions,
-          schematic: loaded.id,
-          virtual: this.#d.schematicExtension,
-        });
-        return this.#d.runner.get(
-          key,
-          async (work, buildSignal) => {
-            await mkdir(work, { recursive: true });
-            return buildInitramfsAsset({
-              release: this.#d.release,
-              inputs,
-              version,
-              quirks,
-              extensions,
-              schematic: loaded,
-              virtual: this.#d.schematicExtension,
-              ...(this.#d.extensionLimits ? { limits: this.#d.extensionLimits } : {}),
-              workDir: work,
-              signal: buildSignal,
-            });
-          },
-          signal,
-        );
-      }
-      default:
-        throw new FactoryError('NOT_IMPLEMENTED', `assets of kind "${req.kind}" are not implemented yet`);
-    }
+    return this.realize(await this.plan(loaded, version, req, signal), signal);
   }
 }
 
-/** The cache key: sha256 over the builder's salt and everything that determines the bytes. */
-export function cacheKey(kind: keyof typeof BUILDER_SALT, parts: Record<string, unknown>): string {
+/** The cache key: sha256 over the kind, its builder salt and everything that determines the bytes. */
+export function cacheKey(kind: AssetKind, salt: string, parts: Readonly<Record<string, unknown>>): string {
   return createHash('sha256')
-    .update(JSON.stringify({ kind, salt: BUILDER_SALT[kind], ...parts }))
+    .update(JSON.stringify({ kind, salt, ...parts }))
     .digest('hex');
 }

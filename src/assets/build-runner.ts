@@ -9,11 +9,28 @@ import { join } from 'node:path';
 import type { AssetCache, CachedAsset } from '../cache/asset-cache.js';
 import { FactoryError, toFactoryError } from '../errors.js';
 import { type Logger, silentLogger } from '../util/logger.js';
+import { withBuildProgress } from '../util/build-progress.js';
 import { Semaphore } from '../util/semaphore.js';
 import { SingleFlight } from '../util/single-flight.js';
 
 /** Produces the asset file inside `workDir`; must honour `signal`. */
 export type BuildFn = (workDir: string, signal: AbortSignal) => Promise<string>;
+
+/** Where a build of one key stands (absent: neither running, queued nor recently failed). */
+export type BuildStatus =
+  | { readonly state: 'queued'; readonly position: number; readonly kind: string | undefined }
+  | {
+      readonly state: 'building';
+      readonly kind: string | undefined;
+      /** The step the build announced last (every tool run names its step). */
+      readonly step: string | undefined;
+      readonly startedAt: number;
+    }
+  | { readonly state: 'failed'; readonly code: string; readonly message: string; readonly at: number };
+
+/** How long, and for how many keys, a failure is remembered for status queries. */
+const FAILURE_MEMORY_MS = 10 * 60_000;
+const FAILURE_MEMORY_ENTRIES = 1000;
 
 /** Options of {@link BuildRunner}. */
 export interface BuildRunnerOptions {
@@ -42,6 +59,14 @@ export class BuildRunner {
   readonly #semaphore: Semaphore;
   readonly stats: BuildStats = { builds: 0, failures: 0, cacheHits: 0 };
   readonly #running = new Set<AbortController>();
+  /** Keys waiting for a slot, in grant order (the semaphore is FIFO). */
+  readonly #queued: string[] = [];
+  readonly #building = new Map<
+    string,
+    { kind: string | undefined; step: string | undefined; startedAt: number }
+  >();
+  readonly #kinds = new Map<string, string | undefined>();
+  readonly #failed = new Map<string, { code: string; message: string; at: number }>();
 
   /** Aborts every running build (shutdown: nobody is waiting for them any more). */
   close(): void {
@@ -59,6 +84,24 @@ export class BuildRunner {
     return { ...this.#semaphore.stats, inflight: this.#flight.size };
   }
 
+  /** The cached asset for `key`, or undefined (counted as a hit when found). */
+  async lookup(key: string): Promise<CachedAsset | undefined> {
+    const hit = await this.#o.cache.get(key);
+    if (hit) this.stats.cacheHits++;
+    return hit;
+  }
+
+  /** Where the build of `key` stands right now (queued with position, building with step, failed). */
+  status(key: string): BuildStatus | undefined {
+    const b = this.#building.get(key);
+    if (b) return { state: 'building', ...b };
+    const i = this.#queued.indexOf(key);
+    if (i >= 0) return { state: 'queued', position: i + 1, kind: this.#kinds.get(key) };
+    const f = this.#failed.get(key);
+    if (f && Date.now() - f.at < FAILURE_MEMORY_MS) return { state: 'failed', ...f };
+    return undefined;
+  }
+
   /**
    * Returns the cached asset for `key`, building it with `build` on a miss. `light` builds (a
    * copy, a few bytes of text) skip the build queue: they must not wait behind long builds.
@@ -67,27 +110,59 @@ export class BuildRunner {
     key: string,
     build: BuildFn,
     waiterSignal?: AbortSignal,
-    options: { light?: boolean } = {},
+    options: { light?: boolean; kind?: string } = {},
   ): Promise<CachedAsset> {
-    const hit = await this.#o.cache.get(key);
-    if (hit) {
-      this.stats.cacheHits++;
-      return hit;
-    }
-    const shared = this.#flight.do(key, () => this.#buildAndCache(key, build, options.light === true));
+    const hit = await this.lookup(key);
+    if (hit) return hit;
+    const shared = this.#flight.do(key, () =>
+      this.#buildAndCache(key, build, options.light === true, options.kind),
+    );
     return waiterSignal ? raceAbort(shared, waiterSignal) : shared;
   }
 
-  async #buildAndCache(key: string, build: BuildFn, light: boolean): Promise<CachedAsset> {
+  async #buildAndCache(
+    key: string,
+    build: BuildFn,
+    light: boolean,
+    kind: string | undefined,
+  ): Promise<CachedAsset> {
     // Another waiter may have finished this key between our cache miss and joining the flight.
     const hit = await this.#o.cache.get(key);
     if (hit) return hit;
-    const run = () => this.#timedBuild(key, build);
-    return light ? run() : this.#semaphore.run(run);
+    const run = () => this.#timedBuild(key, build, kind);
+    if (light) return run();
+    this.#queued.push(key);
+    this.#kinds.set(key, kind);
+    let granted = false;
+    try {
+      return await this.#semaphore.run(() => {
+        granted = true;
+        this.#unqueue(key);
+        return run();
+      });
+    } finally {
+      if (!granted) this.#unqueue(key);
+      this.#kinds.delete(key);
+    }
+  }
+
+  #unqueue(key: string): void {
+    const i = this.#queued.indexOf(key);
+    if (i >= 0) this.#queued.splice(i, 1);
+  }
+
+  #rememberFailure(key: string, e: FactoryError): void {
+    this.#failed.delete(key);
+    this.#failed.set(key, { code: e.code, message: e.message, at: Date.now() });
+    // Oldest first (insertion order): a bounded memory, not a log.
+    for (const k of this.#failed.keys()) {
+      if (this.#failed.size <= FAILURE_MEMORY_ENTRIES) break;
+      this.#failed.delete(k);
+    }
   }
 
   /** One build in a fresh work dir, bounded by the timeout (which starts once the build runs). */
-  async #timedBuild(key: string, build: BuildFn): Promise<CachedAsset> {
+  async #timedBuild(key: string, build: BuildFn, kind: string | undefined): Promise<CachedAsset> {
     // A ref'd timer (unlike AbortSignal.timeout) keeps the process alive while a build is stuck.
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(new Error('build timeout')), this.#o.timeoutMs);
@@ -96,30 +171,42 @@ export class BuildRunner {
     const workDir = await mkdtemp(join(this.#o.workRoot, 'build-'));
     const started = Date.now();
     this.stats.builds++;
+    const state = { kind, step: undefined as string | undefined, startedAt: started };
+    this.#building.set(key, state);
+    this.#failed.delete(key);
     try {
-      const file = await build(workDir, signal);
+      const file = await withBuildProgress(
+        (step) => {
+          state.step = step;
+        },
+        () => build(workDir, signal),
+      );
+      state.step = 'cache: store';
       const asset = await this.#o.cache.put(key, file);
-      this.#log.info({ key, size: asset.size, ms: Date.now() - started }, 'asset built');
+      this.#log.info({ key, kind, size: asset.size, ms: Date.now() - started }, 'asset built');
       return asset;
     } catch (e) {
       this.stats.failures++;
-      if (signal.aborted && signal.reason instanceof FactoryError) throw signal.reason;
-      if (signal.aborted) {
-        throw new FactoryError(
-          'BUILD_TIMEOUT',
-          `build did not finish within ${Math.round(this.#o.timeoutMs / 1000)} s`,
-          {
-            cause: e,
-          },
+      const fe =
+        signal.aborted && signal.reason instanceof FactoryError
+          ? signal.reason
+          : signal.aborted
+            ? new FactoryError(
+                'BUILD_TIMEOUT',
+                `build did not finish within ${Math.round(this.#o.timeoutMs / 1000)} s`,
+                { cause: e },
+              )
+            : toFactoryError(e);
+      if (!signal.aborted) {
+        this.#log.error(
+          { key, kind, code: fe.code, err: fe.message, cause: (e as Error).message },
+          'asset build failed',
         );
       }
-      const fe = toFactoryError(e);
-      this.#log.error(
-        { key, code: fe.code, err: fe.message, cause: (e as Error).message },
-        'asset build failed',
-      );
+      this.#rememberFailure(key, fe);
       throw fe;
     } finally {
+      this.#building.delete(key);
       clearTimeout(timer);
       this.#running.delete(timeout);
       // A failed clean-up must not turn a finished build into an error; it is logged and swept later.

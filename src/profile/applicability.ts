@@ -3,7 +3,7 @@
  * `EnhanceFromSchematic`), as data. Fields that do not apply are silently ignored for that kind,
  * exactly as upstream does (e.g. a `cmdline-…` asset never carries overlay args).
  */
-import type { AssetKind } from './build-request.js';
+import type { AssetKind } from './asset-request.js';
 import type { BooleanQuirk, QuirkValues } from './quirks.js';
 
 /** Schematic fields whose use depends on the output kind. */

@@ -7,7 +7,7 @@
 import { FactoryError } from '../errors.js';
 import type { MetaValue } from '../schematic/types.js';
 import { fieldApplies, metaOnCmdline } from './applicability.js';
-import type { Arch, AssetKind } from './build-request.js';
+import type { Arch, AssetKind } from './asset-request.js';
 import { goQuote } from './go-quote.js';
 import { KernelCmdline } from './kernel-cmdline.js';
 import { encodeMetaValues, KERNEL_PARAM_ENVIRONMENT, META_VALUES_ENV_VAR } from './meta-env.js';

@@ -8,7 +8,7 @@
  * The check runs after upstream's own checks, so every upstream 400 keeps its exact text.
  */
 import { FactoryError } from '../errors.js';
-import type { Arch, AssetRequest, Compression, DiskFormat } from './build-request.js';
+import type { Arch, AssetRequest, Compression, DiskFormat } from './asset-request.js';
 import { goQuote } from './go-quote.js';
 import { diskImageDefaults, findPlatform, platformNames } from './platforms.js';
 

@@ -5,7 +5,7 @@
  * suffix, boot methods, secure-boot support, minimum version) and the disk size / format options
  * of Talos' built-in profile of the same name (HEAD `profile.Default`).
  */
-import type { Arch, DiskFormat } from './build-request.js';
+import type { Arch, DiskFormat } from './asset-request.js';
 import { gateOpen, type QuirkGated, type QuirkValues } from './quirks.js';
 
 /** How a platform is booted (Talos `platforms.BootMethod`). */

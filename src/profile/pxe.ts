@@ -12,7 +12,7 @@
  * script boots under BIOS and under every UEFI iPXE — BIOS ignores the argument. Operators whose
  * modern-iPXE U-Boot/arm64 setups trip over `initrd=` plus LoadFile2 (ipxe/ipxe#1433) turn it off.
  */
-import type { AssetRequest } from './build-request.js';
+import type { AssetRequest } from './asset-request.js';
 import { parseAssetPath } from './path.js';
 import { joinUrlPath } from './url-join.js';
 

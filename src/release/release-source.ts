@@ -127,6 +127,8 @@ export class ReleaseSource {
   readonly #catalogs = new Map<string, Promise<ExtensionEntry[]>>();
   readonly #overlays = new Map<string, Promise<OverlayEntry[]>>();
   readonly #inputFlight = new SingleFlight<string, ReleaseInputs>();
+  readonly #pins = new Map<string, { at: number; digest: string }>();
+  readonly #pinFlight = new SingleFlight<string, string>();
   readonly #verifiedInputs = new Map<string, ReleaseInputs>();
 
   constructor(options: ReleaseSourceOptions) {
@@ -357,29 +359,75 @@ export class ReleaseSource {
     return p;
   }
 
-  /** Verified local kernel/initramfs/EFI stubs of `version` for `arch`, extracted once. */
-  inputs(version: string, arch: Arch, signal?: AbortSignal): Promise<ReleaseInputs> {
-    const key = `${version}/${arch}`;
+  /**
+   * The digest that pins a release's boot inputs: the imager manifest the factory reads (the
+   * image carries both arches' files). One manifest request, remembered for the version re-check
+   * interval, so cache keys — and cache hits — need no release blobs.
+   */
+  pin(version: string, signal?: AbortSignal): Promise<string> {
+    const hit = this.#pins.get(version);
+    if (hit && this.#now() - hit.at < this.#o.recheckMs) return Promise.resolve(hit.digest);
+    return this.#pinFlight.do(version, async () => {
+      const digest = await this.#resolvePlatformDigest(this.#o.components.imager, version, 'amd64', signal);
+      this.#pins.set(version, { at: this.#now(), digest });
+      return digest;
+    });
+  }
+
+  /** Manifest digest of `repository:reference` for a platform (the index's entry, no second fetch). */
+  async #resolvePlatformDigest(
+    repository: string,
+    reference: string,
+    arch: Arch,
+    signal?: AbortSignal,
+  ): Promise<string> {
+    const repo = this.repo(repository);
+    try {
+      const top = await this.#o.images.getManifest(repo, reference, signal);
+      const doc = parseManifest(top.bytes, top.mediaType, `${repo}@${top.digest}`);
+      if (doc.kind !== 'index') return top.digest;
+      return selectPlatform(doc, `linux/${arch}`, `${repo}@${top.digest}`).digest;
+    } catch (e) {
+      if (isFactoryError(e, 'NOT_FOUND'))
+        throw new FactoryError('UPSTREAM_UNAVAILABLE', e.message, { cause: e });
+      throw e;
+    }
+  }
+
+  /**
+   * Verified local kernel/initramfs/EFI stubs of `version` for `arch`, extracted once. With
+   * `imagerDigest` (from {@link pin}) exactly that imager manifest is read, so the files match a
+   * cache key computed earlier even if the tag moved in between.
+   */
+  async inputs(
+    version: string,
+    arch: Arch,
+    signal?: AbortSignal,
+    imagerDigest?: string,
+  ): Promise<ReleaseInputs> {
+    const digest = imagerDigest ?? (await this.pin(version, signal));
+    const key = `${digest}/${arch}`;
     const ready = this.#verifiedInputs.get(key);
-    if (ready) return this.#disk.touch(dirname(ready.kernel)).then(() => ready);
-    return this.#inputFlight.do(key, async () => {
-      const image = await this.pullImage(this.#o.components.imager, version, 'amd64', signal);
+    if (ready) return this.#disk.touch(dirname(ready.kernel)).then(() => ({ ...ready, version }));
+    const inputs = await this.#inputFlight.do(key, async () => {
+      const image = await this.pullImage(this.#o.components.imager, digest, 'amd64', signal);
       const dir = join(this.#o.cacheDir, 'artifacts', image.digest.replace(':', '-'), arch);
-      let inputs = await this.#loadInputs(dir, version, arch, image.digest);
-      if (!inputs) {
+      let found = await this.#loadInputs(dir, version, arch, image.digest);
+      if (!found) {
         await this.#extractInputs(image, arch, dir);
-        inputs = await this.#loadInputs(dir, version, arch, image.digest);
-        if (!inputs)
+        found = await this.#loadInputs(dir, version, arch, image.digest);
+        if (!found)
           throw new FactoryError(
             'INTERNAL',
             `inputs of ${version}/${arch} failed verification right after extraction`,
           );
       }
-      this.#verifiedInputs.set(key, inputs);
+      this.#verifiedInputs.set(key, found);
       await this.#disk.touch(dir);
       await this.#evict();
-      return inputs;
+      return found;
     });
+    return { ...inputs, version };
   }
 
   async #extractInputs(image: PulledImage, arch: Arch, dir: string): Promise<void> {

@@ -9,6 +9,7 @@ import { basename } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { FactoryError } from '../../errors.js';
+import { reportBuildStep } from '../../util/build-progress.js';
 
 /** How much of stderr is kept for error messages. */
 const STDERR_TAIL_BYTES = 2048;
@@ -41,6 +42,7 @@ export interface RunningTool {
 /** Starts `command args` with stdin/stdout as pipes and stderr captured. */
 export function spawnTool(command: string, args: readonly string[], options: SpawnOptions): RunningTool {
   const { step, signal } = options;
+  reportBuildStep(step);
   const name = basename(command);
   const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
   let tail = Buffer.alloc(0);

@@ -1,0 +1,33 @@
+/** `cmdline-<platform>-<arch>[-secureboot]`: the kernel command line as text (talos-imager §3). */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { buildCmdline } from '../../profile/cmdline.js';
+import type { AssetKindModule } from '../asset-kind.js';
+
+/** The cmdline kind. */
+export const cmdlineKind: AssetKindModule = {
+  kind: 'cmdline',
+  salt: 'cmdline-1',
+  plan(ctx) {
+    const c = ctx.schematic.schematic.customization;
+    const text = buildCmdline({
+      platform: ctx.request.platform,
+      arch: ctx.request.arch,
+      version: ctx.talos,
+      kind: ctx.request.kind,
+      secureBoot: ctx.request.secureBoot,
+      meta: c.meta ?? [],
+      extraArgs: c.extraKernelArgs ?? [],
+    });
+    return Promise.resolve({
+      // Keyed by the text itself: identical cmdlines share one entry whatever produced them.
+      key: { text },
+      light: true,
+      async build(b) {
+        const out = join(b.workDir, 'cmdline');
+        await writeFile(out, text);
+        return out;
+      },
+    });
+  },
+};

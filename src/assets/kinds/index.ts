@@ -1,0 +1,13 @@
+/** THE registry of asset kinds: a kind that is not listed here answers 501 (not implemented). */
+import type { AssetKind } from '../../profile/asset-request.js';
+import type { AssetKindModule } from '../asset-kind.js';
+import { cmdlineKind } from './cmdline.js';
+import { initramfsKind } from './initramfs.js';
+import { kernelKind } from './kernel.js';
+
+/** Every implemented kind, by name. */
+export const ASSET_KIND_MODULES: Partial<Readonly<Record<AssetKind, AssetKindModule>>> = {
+  kernel: kernelKind,
+  cmdline: cmdlineKind,
+  initramfs: initramfsKind,
+};
