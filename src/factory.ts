@@ -9,6 +9,7 @@ import { buildHttpApp } from './frontends/http/server.js';
 import { registerVersionRoutes } from './frontends/http/routes/versions.js';
 import { registerImageRoutes } from './frontends/http/routes/image.js';
 import { registerPxeRoutes } from './frontends/http/routes/pxe.js';
+import { registerStatusRoutes } from './frontends/http/routes/status.js';
 import { AssetService } from './assets/asset-service.js';
 import { BuildRunner, removeTree } from './assets/build-runner.js';
 import { FsAssetCache } from './cache/fs-cache.js';
@@ -219,6 +220,7 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
     routes: [
       (a) => registerVersionRoutes(a, release),
       (a) => registerImageRoutes(a, { schematics, release, assets }),
+      (a) => registerStatusRoutes(a, { schematics, release, assets }),
       (a) =>
         registerPxeRoutes(a, {
           schematics,

@@ -15,7 +15,7 @@ import { parseTalosVersion } from '../profile/version.js';
 import type { ReleaseSource } from '../release/release-source.js';
 import type { LoadedSchematic } from '../storage/schematic-service.js';
 import type { AssetKindModule, AssetPlan, AssetSettings, PlanContext } from './asset-kind.js';
-import { raceAbort, type BuildRunner } from './build-runner.js';
+import { raceAbort, type BuildRunner, type BuildStatus } from './build-runner.js';
 import { ASSET_KIND_MODULES } from './kinds/index.js';
 
 export type { SchematicExtensionConfig } from './asset-kind.js';
@@ -40,6 +40,12 @@ export interface PlannedAsset {
   readonly pinned: () => Promise<string>;
 }
 
+/** Where an asset stands: cached, in the runner (its own build or one it waits for), or idle. */
+export type AssetStatus =
+  | { readonly state: 'ready'; readonly size: number; readonly sha256: string }
+  | { readonly state: 'idle' }
+  | (BuildStatus & { readonly kind: string | undefined; readonly dependency?: string });
+
 const REQUIREMENT_MESSAGES: Record<string, string> = {
   overlay: 'overlay is not supported for Talos version',
   embeddedMachineConfiguration: 'embedding configuration is not supported for Talos version',
@@ -49,6 +55,8 @@ const REQUIREMENT_MESSAGES: Record<string, string> = {
 export class AssetService {
   readonly #d: AssetServiceDeps;
   readonly #kinds: Partial<Readonly<Record<AssetKind, AssetKindModule>>>;
+  /** Keys being realised (counted): between a request and the runner taking the build over. */
+  readonly #pending = new Map<string, number>();
 
   constructor(deps: AssetServiceDeps) {
     this.#d = deps;
@@ -125,6 +133,17 @@ export class AssetService {
 
   /** Returns the asset for a planned request, building it (and what it is made from) on a miss. */
   async realize(planned: PlannedAsset, signal?: AbortSignal): Promise<CachedAsset> {
+    this.#pending.set(planned.key, (this.#pending.get(planned.key) ?? 0) + 1);
+    try {
+      return await this.#realize(planned, signal);
+    } finally {
+      const n = (this.#pending.get(planned.key) ?? 1) - 1;
+      if (n > 0) this.#pending.set(planned.key, n);
+      else this.#pending.delete(planned.key);
+    }
+  }
+
+  async #realize(planned: PlannedAsset, signal?: AbortSignal): Promise<CachedAsset> {
     const { runner, release } = this.#d;
     const hit = await runner.lookup(planned.key);
     if (hit) return hit;
@@ -143,6 +162,29 @@ export class AssetService {
       signal,
       { light: plan.light === true, kind: request.kind },
     );
+  }
+
+  /**
+   * Where a planned asset stands. While it waits for what it is made from, the dependency's state
+   * is reported (named in `dependency`), so a slow first ISO shows its initramfs steps.
+   */
+  async status(planned: PlannedAsset): Promise<AssetStatus> {
+    const hit = await this.#d.runner.peek(planned.key);
+    if (hit) return { state: 'ready', size: hit.size, sha256: hit.sha256 };
+    const own = this.#d.runner.status(planned.key);
+    if (own) return { ...own, kind: planned.request.kind };
+    for (const [name, dep] of Object.entries(planned.deps)) {
+      const s = await this.status(dep);
+      if (s.state !== 'ready' && s.state !== 'idle') return { ...s, dependency: s.dependency ?? name };
+    }
+    // Requested, not in the runner yet (checking the cache, about to queue): position 0.
+    if (this.#pending.has(planned.key)) return { state: 'queued', position: 0, kind: planned.request.kind };
+    return { state: 'idle' };
+  }
+
+  /** Starts building a planned asset without anyone waiting for it (failures stay in its status). */
+  start(planned: PlannedAsset): void {
+    this.realize(planned).catch(() => undefined);
   }
 
   /** Returns the asset for (schematic, version, request), building it on a cache miss. */

@@ -91,6 +91,11 @@ export class BuildRunner {
     return hit;
   }
 
+  /** The cached asset for `key` without counting a hit (status queries are not deliveries). */
+  peek(key: string): Promise<CachedAsset | undefined> {
+    return this.#o.cache.get(key);
+  }
+
   /** Where the build of `key` stands right now (queued with position, building with step, failed). */
   status(key: string): BuildStatus | undefined {
     const b = this.#building.get(key);

@@ -7,7 +7,7 @@ import type { AssetRequest } from '../profile/build-request.js';
 import { parseTalosVersion } from '../profile/version.js';
 import type { ReleaseSource } from '../release/release-source.js';
 import type { LoadedSchematic, SchematicService } from '../storage/schematic-service.js';
-import type { AssetService } from './asset-service.js';
+import type { AssetService, PlannedAsset } from './asset-service.js';
 
 /** What an asset lookup needs. */
 export interface LookupDeps {
@@ -24,6 +24,30 @@ export interface LookupResult {
   request: AssetRequest;
 }
 
+/** A planned (not yet built) asset and what it was resolved from. */
+export interface PlanResult {
+  planned: PlannedAsset;
+  schematic: LoadedSchematic;
+  versionTag: string;
+  request: AssetRequest;
+}
+
+/** Resolves (schematic ID, version text, parsed path) to a plan — every check, no build. */
+export async function planAssetLookup(
+  deps: LookupDeps,
+  schematicId: string,
+  version: string,
+  parse: () => AssetRequest,
+  signal?: AbortSignal,
+): Promise<PlanResult> {
+  const schematic = await deps.schematics.load(schematicId);
+  const versionTag = parseTalosVersion(version).tag;
+  const request = parse();
+  await deps.release.requireVersion(versionTag);
+  const planned = await deps.assets.plan(schematic, versionTag, request, signal);
+  return { planned, schematic, versionTag, request };
+}
+
 /** Resolves (schematic ID, version text, parsed path) to an asset; `parse` maps the path text. */
 export async function lookupAsset(
   deps: LookupDeps,
@@ -32,10 +56,13 @@ export async function lookupAsset(
   parse: () => AssetRequest,
   signal?: AbortSignal,
 ): Promise<LookupResult> {
-  const schematic = await deps.schematics.load(schematicId);
-  const versionTag = parseTalosVersion(version).tag;
-  const request = parse();
-  await deps.release.requireVersion(versionTag);
-  const asset = await deps.assets.get(schematic, versionTag, request, signal);
+  const { planned, schematic, versionTag, request } = await planAssetLookup(
+    deps,
+    schematicId,
+    version,
+    parse,
+    signal,
+  );
+  const asset = await deps.assets.realize(planned, signal);
   return { asset, schematic, versionTag, request };
 }

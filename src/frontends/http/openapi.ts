@@ -184,6 +184,33 @@ export function openApiDocument(version: string): Json {
           },
         },
       },
+      '/status/{schematic}/{version}/{path}': {
+        get: {
+          summary:
+            "Where the build of an asset stands: ready (size, sha256), idle, queued (position), building (step, elapsed), failed (the asset route's message). `Accept: text/event-stream` streams changes until ready or failed",
+          parameters: [SCHEMATIC, VERSION, param('path', 'Asset path, as for /image', 'metal-amd64.iso')],
+          responses: {
+            '200': {
+              description: 'The status (JSON), or an SSE stream of `status` events',
+              content: {
+                'application/json': { schema: { $ref: '#/components/schemas/AssetStatus' } },
+                'text/event-stream': { schema: { type: 'string' } },
+              },
+            },
+            ...errors(400, 404, 501, 502, 504),
+          },
+        },
+        post: {
+          summary: 'Starts building the asset without downloading it',
+          parameters: [SCHEMATIC, VERSION, param('path', 'Asset path, as for /image', 'metal-amd64.iso')],
+          responses: {
+            '202': json('Build started (or already cached); the status now', {
+              $ref: '#/components/schemas/AssetStatus',
+            }),
+            ...errors(400, 404, 501, 502, 503, 504),
+          },
+        },
+      },
       '/pxe/{schematic}/{version}/{path}': {
         get: {
           summary: 'iPXE script booting this schematic',
@@ -210,6 +237,28 @@ export function openApiDocument(version: string): Json {
         },
       },
       schemas: {
+        AssetStatus: {
+          type: 'object',
+          required: ['state'],
+          properties: {
+            state: { type: 'string', enum: ['ready', 'idle', 'queued', 'building', 'failed'] },
+            size: { type: 'integer' },
+            sha256: { type: 'string' },
+            position: {
+              type: 'integer',
+              description: 'Place in the build queue (1 = next; 0 = requested, not queued yet)',
+            },
+            kind: { type: 'string', description: 'Asset kind being built or waited for' },
+            dependency: {
+              type: 'string',
+              description: 'Set when the asset waits for one it is made from (e.g. an ISO for its initramfs)',
+            },
+            step: { type: 'string', description: 'The build step, e.g. `initramfs: squash extension 0`' },
+            elapsedMs: { type: 'integer' },
+            code: { type: 'string' },
+            message: { type: 'string' },
+          },
+        },
         Error: {
           type: 'object',
           required: ['code', 'message'],
