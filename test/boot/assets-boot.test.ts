@@ -15,6 +15,7 @@ import type { TestFactory } from '../helpers/factory.js';
 import { makeFixtureFactory } from '../helpers/fixture-factory.js';
 import { bootKernel, bootPxe, PXE_GUEST_HOST } from '../helpers/qemu.js';
 import { parseReport, type BootReport } from '../helpers/report.js';
+import { assertSchematicReport } from '../helpers/schematic-report.js';
 
 const EXTENSIONS = ['siderolabs/amd-ucode', 'siderolabs/realtek-firmware', 'siderolabs/vfat-module'];
 const SCHEMATIC = `customization:
@@ -72,45 +73,6 @@ describe('boot assets served over HTTP', { timeout: 1_500_000 }, () => {
     return parseReport(boot.serial);
   }
 
-  function assertSchematicReport(
-    r: BootReport,
-    version: string,
-    schematicId: string,
-    extensions: string[],
-    arch: 'amd64' | 'arm64' = 'amd64',
-  ) {
-    const v = fx.versions.find((x) => x.spec.tag === version)!;
-    assert.match(r.cmdline, /talos\.platform=metal/);
-    const names = r.layers.map((l) => l.name);
-    const expected = extensions.map((e) => e.replace('siderolabs/', ''));
-    const withoutModDep = names.filter((n) => n !== 'modules.dep');
-    assert.deepEqual(withoutModDep, [
-      ...expected.map((e) => fx.extensions.find((x) => x.name === e)!.name),
-      'schematic',
-    ]);
-    const schematicLayer = r.layers.find((l) => l.name === 'schematic')!;
-    assert.equal(schematicLayer.version, schematicId);
-    assert.ok(
-      r.schematicMarkers.includes(schematicId),
-      `marker for ${schematicId} in ${r.schematicMarkers.join(',')}`,
-    );
-    for (const l of r.layers) assert.equal(l.state, 'mounted', `${l.name} ${l.state}`);
-    assert.deepEqual(r.errors, []);
-    for (const e of expected) {
-      const rel = v.extensions.find((x) => x.name === e)!;
-      const layer = r.layers.find((l) => l.name === e)!;
-      assert.ok(layer, `layer ${e}`);
-      for (const f of rel.files[arch] ?? []) {
-        const isMovedOut = /(^|\/)lib\/firmware\//.test(f.path);
-        if (!isMovedOut)
-          assert.ok(
-            layer.files.some((x) => x.path.endsWith(f.path.replace(/^rootfs/, ''))),
-            `${e}: ${f.path}`,
-          );
-      }
-    }
-  }
-
   it(
     'arm64 (v1.10.6): kernel, initramfs and cmdline for metal-arm64 boot on qemu virt',
     {
@@ -134,7 +96,7 @@ describe('boot assets served over HTTP', { timeout: 1_500_000 }, () => {
       });
       const r = parseReport(boot.serial);
       assert.equal(r.arch, 'aarch64');
-      assertSchematicReport(r, 'v1.10.6', id, EXTENSIONS, 'arm64');
+      assertSchematicReport(fx, r, 'v1.10.6', id, EXTENSIONS, 'arm64');
       assert.ok(
         r.modules.some((m) => m.name === 'vfat' && m.loaded),
         JSON.stringify(r.modules),
@@ -156,7 +118,7 @@ describe('boot assets served over HTTP', { timeout: 1_500_000 }, () => {
 
     it(`${version}: three extensions, extra args and META boot with microcode, firmware and the module`, async () => {
       const r = await bootDirect(id, version);
-      assertSchematicReport(r, version, id, EXTENSIONS);
+      assertSchematicReport(fx, r, version, id, EXTENSIONS);
       assert.match(r.cmdline, / nolapic /);
       assert.match(r.cmdline, /if\.test=boot/);
       assert.match(
@@ -189,7 +151,7 @@ describe('boot assets served over HTTP', { timeout: 1_500_000 }, () => {
           name: `pxe-${firmware}-${version}`,
         });
         const r = parseReport(boot.serial);
-        assertSchematicReport(r, version, id, EXTENSIONS);
+        assertSchematicReport(fx, r, version, id, EXTENSIONS);
       });
     }
   }
