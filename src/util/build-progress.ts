@@ -1,19 +1,19 @@
 /**
  * The current build step, reported from deep inside builders (every external tool run names its
- * step) to whoever runs the build, without threading a callback through every builder: an
- * AsyncLocalStorage is a context channel (like a diagnostics channel), it holds no state of its
- * own — each build installs its own reporter for the duration of its async call tree.
+ * step) to whoever runs the build, without threading a callback through every builder: the
+ * reporter is attached to the build's AbortSignal, which every builder already passes down to
+ * every tool. (An AsyncLocalStorage would do the same but, on Node 20, taxes every promise of the
+ * process once used.) The WeakMap holds nothing once a build's signal is gone.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 
-const current = new AsyncLocalStorage<(step: string) => void>();
+const reporters = new WeakMap<AbortSignal, (step: string) => void>();
 
-/** Runs `fn` with `report` receiving every step announced below it. */
-export function withBuildProgress<T>(report: (step: string) => void, fn: () => Promise<T>): Promise<T> {
-  return current.run(report, fn);
+/** Makes `report` receive every step announced with `signal` (the build's own signal). */
+export function attachBuildProgress(signal: AbortSignal, report: (step: string) => void): void {
+  reporters.set(signal, report);
 }
 
-/** Announces the step the current build is at (no-op outside a build). */
-export function reportBuildStep(step: string): void {
-  current.getStore()?.(step);
+/** Announces the step the build owning `signal` is at (no-op outside a build). */
+export function reportBuildStep(step: string, signal: AbortSignal | undefined): void {
+  if (signal) reporters.get(signal)?.(step);
 }
