@@ -222,3 +222,44 @@ export function generateSigningIdentity(options: GenerateOptions = {}): SigningI
   const certificateDer = Buffer.from(cert.toSchema().toBER(false));
   return identityFromDer(certificateDer, privateKey, 'generated certificate');
 }
+
+/** The Secure Boot key settings as configured (paths and optional passwords). */
+export interface SecureBootKeyConfig {
+  readonly signingKeyPath: string;
+  readonly signingCertPath: string;
+  readonly pcrKeyPath: string;
+  readonly signingKeyPassword?: string;
+  readonly pcrKeyPassword?: string;
+}
+
+/** The loaded Secure Boot keys. */
+export interface SecureBootKeys {
+  readonly signer: SigningIdentity;
+  readonly pcrKey: KeyObject;
+}
+
+/**
+ * Loads all Secure Boot keys at start-up; errors name `<prefix>.<field>` (e.g.
+ * `config key "secureBoot.signingKeyPath": the file does not exist`).
+ */
+export async function loadSecureBootKeys(
+  c: SecureBootKeyConfig,
+  prefix = 'secureBoot',
+): Promise<SecureBootKeys> {
+  const signer = await loadSigningIdentity(
+    {
+      path: c.signingKeyPath,
+      configKey: `${prefix}.signingKeyPath`,
+      password: c.signingKeyPassword,
+      passwordConfigKey: `${prefix}.signingKeyPassword`,
+    },
+    { path: c.signingCertPath, configKey: `${prefix}.signingCertPath` },
+  );
+  const pcrKey = await loadPcrSigningKey({
+    path: c.pcrKeyPath,
+    configKey: `${prefix}.pcrKeyPath`,
+    password: c.pcrKeyPassword,
+    passwordConfigKey: `${prefix}.pcrKeyPassword`,
+  });
+  return { signer, pcrKey };
+}
