@@ -26,6 +26,7 @@ import { FactoryError } from '../errors.js';
 import { PeChecksum } from '../builders/formats/pe/checksum.js';
 import {
   alignUp,
+  DIR_SECURITY,
   WIN_CERT_REVISION_2_0,
   WIN_CERT_TYPE_PKCS_SIGNED_DATA,
 } from '../builders/formats/pe/layout.js';
@@ -55,6 +56,7 @@ function unsignedLength(pe: PeImage, what: string): number {
  * [unsigned length, hashedEnd) are the zero padding in front of the table).
  */
 function hashRanges(pe: PeImage, hashedEnd: number, what: string): Range[] {
+  if (pe.numberOfRvaAndSizes <= DIR_SECURITY) throw peError(what, 'has no certificate-table directory entry');
   const h = pe.sizeOfHeaders;
   if (h < pe.securityDirOffset + 8 || h > pe.fileSize) throw peError(what, `odd SizeOfHeaders ${h}`);
   const ranges: Range[] = [

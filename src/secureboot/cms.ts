@@ -43,6 +43,11 @@ export interface SignedDataInput {
   readonly signedAttributes?: readonly CmsAttribute[];
   /** The signed bytes when there are no signed attributes. */
   readonly detachedData?: Buffer;
+  /**
+   * Return the bare SignedData instead of a ContentInfo around it: the UEFI specification's
+   * form for authenticated variables, and what efitools' `sign-efi-sig-list` writes.
+   */
+  readonly bare?: boolean;
 }
 
 /** DER of one asn1js value. */
@@ -78,7 +83,7 @@ function attribute(a: CmsAttribute): asn1js.Sequence {
   });
 }
 
-/** Builds a DER ContentInfo(SignedData) with one SHA-256/RSA signer and the signer's certificate. */
+/** Builds a DER ContentInfo(SignedData) (or the bare SignedData) with one SHA-256/RSA signer and its certificate. */
 export function signedData(input: SignedDataInput): Buffer {
   const { signer } = input;
   const cert = signer.certificate;
@@ -125,6 +130,7 @@ export function signedData(input: SignedDataInput): Buffer {
       new asn1js.Set({ value: [signerInfo] }),
     ],
   });
+  if (input.bare === true) return der(sd);
   return der(
     new asn1js.Sequence({
       value: [

@@ -4,8 +4,8 @@
  * (EFI_VARIABLE_AUTHENTICATION_2), equivalent to efitools' `sign-efi-sig-list`.
  *
  * `.auth` = EFI_TIME ‖ WIN_CERTIFICATE_UEFI_GUID{dwLength, 0x0200, 0x0EF1, EFI_CERT_TYPE_PKCS7_GUID,
- * PKCS#7 SignedData} ‖ ESL, where the SignedData (detached id-data, no signed attributes,
- * ContentInfo-wrapped like `sign-efi-sig-list` writes it; EDK2 accepts both forms) signs
+ * PKCS#7 SignedData} ‖ ESL, where the SignedData (detached id-data, no signed attributes, bare —
+ * without a ContentInfo around it — as the UEFI specification and `sign-efi-sig-list` have it) signs
  * VariableName (UTF-16LE, no NUL) ‖ VendorGuid ‖ Attributes (u32 LE) ‖ EFI_TIME ‖ ESL.
  * The timestamp is a parameter (SOURCE_DATE_EPOCH), so the files are reproducible.
  *
@@ -140,6 +140,7 @@ export function authenticatedVariable(
     signer,
     eContentType: OID.data,
     detachedData: authenticatedPayload(name, timestamp, data),
+    bare: true,
   });
   const winCert = Buffer.alloc(24);
   winCert.writeUInt32LE(24 + pkcs7.length, 0);

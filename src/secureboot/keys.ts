@@ -78,12 +78,16 @@ export function parsePrivateKey(pem: string, ref: Omit<KeyFile, 'path'>): KeyObj
   } catch (e) {
     const code = (e as { code?: string }).code;
     const text = e instanceof Error ? e.message : '';
-    if (code === 'ERR_MISSING_PASSPHRASE')
+    const encrypted = /-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/.test(pem);
+    if (
+      ref.password === undefined &&
+      (encrypted || code === 'ERR_MISSING_PASSPHRASE' || code === 'ERR_OSSL_CRYPTO_INTERRUPTED_OR_CANCELLED')
+    )
       throw configError(
         ref.configKey,
         `the key is encrypted and no password is set${ref.passwordConfigKey ? ` (config key "${ref.passwordConfigKey}")` : ''}`,
       );
-    if (/bad decrypt|decrypt/i.test(text) && ref.password !== undefined)
+    if (ref.password !== undefined && (code === 'ERR_OSSL_BAD_DECRYPT' || /bad decrypt/i.test(text)))
       throw configError(ref.configKey, 'cannot decrypt the key: wrong password');
     // The library message is not passed on: it may quote parts of the input.
     throw configError(ref.configKey, 'not a PEM private key');

@@ -5,7 +5,7 @@
  * - the stub's first 0x40 DOS-header bytes with `e_lfanew` = 0x80, 0x40 zero bytes, `PE\0\0`
  *   (the DOS stub program is dropped);
  * - the file header with NumberOfSections increased and TimeDateStamp = the given epoch;
- * - the optional header copied with linker version 0, SizeOfCode / SizeOfInitializedData
+ * - the optional header copied (widened to all 16 data directories when the stub has fewer) with linker version 0, SizeOfCode / SizeOfInitializedData
  *   recomputed over all sections (SizeOfCode = every section *without* INITIALIZED_DATA),
  *   SizeOfHeaders = 0x80 + 20 + 240 + 40·N rounded to FileAlignment (upstream's formula, which
  *   leaves out the 4-byte signature; see {@link headersSize}), SizeOfImage recomputed, data
@@ -40,6 +40,7 @@ import {
   FILE_HEADER_SIZE,
   MACHINE_ARCH,
   OH,
+  OPTIONAL_HEADER64_FIXED,
   OPTIONAL_HEADER64_SIZE,
   SCN_CNT_INITIALIZED_DATA,
   SCN_MEM_READ,
@@ -101,12 +102,12 @@ export function checkStub(stub: PeImage, what: string): void {
   if (MACHINE_ARCH[stub.machine] === undefined)
     throw peError(what, `unsupported machine type 0x${stub.machine.toString(16)} (need 0x8664 or 0xaa64)`);
   if (
-    stub.sizeOfOptionalHeader !== OPTIONAL_HEADER64_SIZE ||
-    stub.numberOfRvaAndSizes !== DATA_DIRECTORY_COUNT
+    stub.numberOfRvaAndSizes > DATA_DIRECTORY_COUNT ||
+    stub.sizeOfOptionalHeader !== OPTIONAL_HEADER64_FIXED + 8 * stub.numberOfRvaAndSizes
   ) {
     throw peError(
       what,
-      `optional header of ${stub.sizeOfOptionalHeader} bytes with ${stub.numberOfRvaAndSizes} data directories (need 240 and 16)`,
+      `optional header of ${stub.sizeOfOptionalHeader} bytes with ${stub.numberOfRvaAndSizes} data directories (need 112 + 8 per directory, at most 16)`,
     );
   }
   const pow2 = (n: number): boolean => n > 0 && (n & (n - 1)) === 0;
@@ -296,7 +297,11 @@ export async function appendSections(
     head.writeUInt32LE(0, fh + FH.pointerToSymbolTable);
     head.writeUInt32LE(0, fh + FH.numberOfSymbols);
     const oh = fh + FILE_HEADER_SIZE;
-    stubHead.copy(head, oh, stub.optionalHeaderOffset, stub.optionalHeaderOffset + OPTIONAL_HEADER64_SIZE);
+    // A stub with fewer than 16 data directories (Debian's arm64 stub has 6) gets the full
+    // 240-byte header: its directories are kept, the missing ones are zero (absent).
+    stubHead.copy(head, oh, stub.optionalHeaderOffset, stub.optionalHeaderOffset + stub.sizeOfOptionalHeader);
+    head.writeUInt16LE(OPTIONAL_HEADER64_SIZE, fh + FH.sizeOfOptionalHeader);
+    head.writeUInt32LE(DATA_DIRECTORY_COUNT, oh + OH.numberOfRvaAndSizes);
     head.writeUInt8(0, oh + OH.majorLinkerVersion);
     head.writeUInt8(0, oh + OH.minorLinkerVersion);
     head.writeUInt32LE(sizeOfCode, oh + OH.sizeOfCode);
