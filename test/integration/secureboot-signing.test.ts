@@ -34,7 +34,8 @@ import {
   pemEncode,
   type SigningIdentity,
 } from '../../src/secureboot/keys.js';
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, X509Certificate, type KeyObject } from 'node:crypto';
+import { loadWellKnownCertificates, x509Entries } from '../../src/secureboot/well-known-certs.js';
 import { fixtureReleases } from '../helpers/fixture-factory.js';
 import type { FixtureManifest } from '../fixtures/manifest.js';
 
@@ -372,5 +373,30 @@ describe('PK/KEK/db .auth files', () => {
     const pem = enrollmentFiles({ signer: snakeoil, timestamp: new Date(0), encoding: 'pem' });
     assert.ok(pem.db.includes(Buffer.from(snakeoil.certificatePem)));
     assert.equal(pemEncode('CERTIFICATE', snakeoil.certificateDer), snakeoil.certificatePem);
+  });
+
+  it('includeWellKnownCertificates: Microsoft KEK CA / UEFI CA from Debian ovmf’s enrolled vars, appended to KEK and db', async () => {
+    const wk = await loadWellKnownCertificates();
+    const cn = (d: Buffer): string =>
+      /CN=(.*)/.exec(new X509Certificate(d).subject)?.[1] ?? new X509Certificate(d).subject;
+    assert.deepEqual(wk.kek.map(cn), ['Microsoft Corporation KEK CA 2011']);
+    assert.deepEqual(wk.db.map(cn), ['Microsoft Corporation UEFI CA 2011']);
+    const files = enrollmentFiles({
+      signer: snakeoil,
+      timestamp: new Date(0),
+      extraKek: wk.kek,
+      extraDb: wk.db,
+    });
+    // .auth = EFI_TIME (16) + WIN_CERTIFICATE_UEFI_GUID (dwLength) + ESLs.
+    const esl = (auth: Buffer): Buffer => auth.subarray(16 + auth.readUInt32LE(16));
+    assert.deepEqual(x509Entries(esl(files.PK)).map(cn), [cn(snakeoil.certificateDer)]);
+    assert.deepEqual(x509Entries(esl(files.KEK)).map(cn), [
+      cn(snakeoil.certificateDer),
+      'Microsoft Corporation KEK CA 2011',
+    ]);
+    assert.deepEqual(x509Entries(esl(files.db)).map(cn), [
+      cn(snakeoil.certificateDer),
+      'Microsoft Corporation UEFI CA 2011',
+    ]);
   });
 });
