@@ -7,7 +7,10 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { readPe, readSection } from '../../src/builders/formats/pe/reader.js';
+import { buildUki, systemdStubVersion } from '../../src/builders/uki/build.js';
 import { discoverKernelVersion } from '../../src/builders/uki/kernel-version.js';
+import { makeStub } from '../helpers/pe-image.js';
 import { osReleaseText } from '../../src/builders/uki/os-release.js';
 import {
   pcrMeasurementSets,
@@ -227,5 +230,104 @@ describe('kernel version discovery', () => {
     const p = path.join(dir, 'gz');
     await writeFile(p, Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0]));
     assert.equal(await discoverKernelVersion(p), undefined);
+  });
+});
+
+describe('buildUki and the stub’s profile support', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'uki-profiles-'));
+    await writeFile(path.join(dir, 'kernel'), Buffer.alloc(4096, 1));
+    await writeFile(path.join(dir, 'initrd'), Buffer.alloc(8192, 2));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const stubWith = async (name: string, sdmagic: string): Promise<string> => {
+    const p = path.join(dir, name);
+    const sbat = Buffer.from('sbat,1,SBAT Version,sbat,1,https://github.com/rhboot/shim/blob/main/SBAT.md\n');
+    await writeFile(
+      p,
+      makeStub({
+        sections: [
+          { name: '.text', virtualAddress: 0x1000, data: Buffer.alloc(0x800, 0xc3) },
+          { name: '.sbat', virtualAddress: 0x2000, data: sbat, characteristics: 0x40000040 },
+          {
+            name: '.sdmagic',
+            virtualAddress: 0x3000,
+            data: Buffer.from(`${sdmagic}\0`),
+            characteristics: 0x40000040,
+          },
+        ],
+      }),
+    );
+    return p;
+  };
+  const build = async (stubPath: string, out: string): Promise<Awaited<ReturnType<typeof buildUki>>> =>
+    buildUki(
+      {
+        stubPath,
+        stubWhat: 'systemd-stub.efi of v1.10.6 amd64',
+        arch: 'amd64',
+        kernelPath: path.join(dir, 'kernel'),
+        initrdPath: path.join(dir, 'initrd'),
+        cmdline: CMD,
+        version: 'v1.10.6',
+        quirks: q('v1.10.6'),
+        medium: 'iso',
+        sourceDateEpoch: 0,
+        tmpDir: dir,
+      },
+      path.join(dir, out),
+    );
+
+  it('a systemd ≥ 257 stub gets the main and reset profiles with the reset cmdline', async () => {
+    const res = await build(
+      await stubWith('stub257.efi', '#### LoaderInfo: systemd-stub 257.7 ####'),
+      'p257.efi',
+    );
+    assert.equal(res.stubVersion, 257);
+    assert.equal(res.profilesDropped, false);
+    const pe = await readPe(path.join(dir, 'p257.efi'), 'uki');
+    assert.deepEqual(
+      pe.sections.map((s) => s.name),
+      [
+        '.text',
+        '.sbat',
+        '.sdmagic',
+        '.osrel',
+        '.cmdline',
+        '.linux',
+        '.initrd',
+        '.profile',
+        '.profile',
+        '.cmdline',
+      ],
+    );
+    const text = async (i: number): Promise<string> =>
+      (await readSection(path.join(dir, 'p257.efi'), pe.sections[i]!, true)).toString();
+    assert.equal(await text(7), 'ID=main');
+    assert.equal(await text(8), 'ID=reset\nTITLE=Reset system disk');
+    assert.equal(await text(9), `${CMD} talos.experimental.wipe=system`);
+  });
+
+  it('an older stub (systemd 252: the last .cmdline wins) gets no profiles', async () => {
+    const res = await build(
+      await stubWith('stub252.efi', '#### LoaderInfo: systemd-stub 252.39-1~deb12u2 ####'),
+      'p252.efi',
+    );
+    assert.equal(res.stubVersion, 252);
+    assert.equal(res.profilesDropped, true);
+    const pe = await readPe(path.join(dir, 'p252.efi'), 'uki');
+    assert.deepEqual(
+      pe.sections.map((s) => s.name),
+      ['.text', '.sbat', '.sdmagic', '.osrel', '.cmdline', '.linux', '.initrd'],
+    );
+  });
+
+  it('reads the stub version from .sdmagic', () => {
+    assert.equal(systemdStubVersion(Buffer.from('#### LoaderInfo: systemd-stub 258~rc1 ####\0')), 258);
+    assert.equal(systemdStubVersion(Buffer.from('something else')), undefined);
   });
 });

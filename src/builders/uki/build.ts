@@ -82,6 +82,19 @@ export interface UkiBuildResult {
   readonly kernelVersion: string | undefined;
   /** `.pcrsig` texts in plan order (signed builds only). */
   readonly pcrSignatures: readonly string[];
+  /** systemd-stub major version from the stub's `.sdmagic`, when it has one. */
+  readonly stubVersion: number | undefined;
+  /** Profiles were left out because the stub predates multi-profile UKIs (systemd < 257). */
+  readonly profilesDropped: boolean;
+}
+
+/** First systemd version whose stub understands `.profile` sections (multi-profile UKIs). */
+export const MIN_PROFILE_STUB = 257;
+
+/** The systemd major version in a stub's `.sdmagic` (`#### LoaderInfo: systemd-stub 252.39-1 ####`). */
+export function systemdStubVersion(sdmagic: Buffer): number | undefined {
+  const m = /LoaderInfo: systemd-stub (\d+)/.exec(sdmagic.toString('latin1'));
+  return m ? Number(m[1]) : undefined;
 }
 
 const STEP = 'uki';
@@ -99,7 +112,15 @@ export async function buildUki(input: UkiBuildInput, outPath: string): Promise<U
   const sbat = sbatSection ? await readSection(input.stubPath, sbatSection, true) : undefined;
   const kernelVersion = await discoverKernelVersion(input.kernelPath).catch(() => undefined);
   const signing = input.signing;
-  const profiles = ukiProfiles(input.quirks, input.medium, input.cmdline);
+  const sdmagic = stub.sections.find((s) => s.name === '.sdmagic');
+  const stubVersion = sdmagic
+    ? systemdStubVersion(await readSection(input.stubPath, sdmagic, true))
+    : undefined;
+  // A stub older than systemd 257 knows no `.profile`s and takes the *last* `.cmdline` it finds —
+  // with a reset profile the UKI would boot `talos.experimental.wipe=…` (seen with Debian's 252
+  // stub). Such stubs get no profile sections; Talos ≥ 1.10 releases ship ≥ 257 stubs.
+  const profilesDropped = stubVersion !== undefined && stubVersion < MIN_PROFILE_STUB;
+  const profiles = profilesDropped ? [] : ukiProfiles(input.quirks, input.medium, input.cmdline);
   const plan = ukiSectionPlan({
     quirks: input.quirks,
     signed: signing !== undefined,
@@ -151,7 +172,15 @@ export async function buildUki(input: UkiBuildInput, outPath: string): Promise<U
     if (signing)
       size = (await signPe(unsignedPath, outPath, signing.signer, `${STEP}: assembled UKI`, input.signal))
         .size;
-    return { size, plan, sections: written.sections, kernelVersion, pcrSignatures };
+    return {
+      size,
+      plan,
+      sections: written.sections,
+      kernelVersion,
+      pcrSignatures,
+      stubVersion,
+      profilesDropped,
+    };
   } finally {
     await rm(work, { recursive: true, force: true });
   }
