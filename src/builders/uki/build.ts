@@ -5,7 +5,7 @@
  * given. Large inputs (kernel, initrd) are streamed from their files, never buffered whole.
  */
 import type { KeyObject } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { FactoryError } from '../../errors.js';
 import type { QuirkValues } from '../../profile/quirks.js';
@@ -82,16 +82,19 @@ export interface UkiBuildResult {
   readonly kernelVersion: string | undefined;
   /** `.pcrsig` texts in plan order (signed builds only). */
   readonly pcrSignatures: readonly string[];
-  /** systemd-stub major version from the stub's `.sdmagic`, when it has one. */
+  /** systemd-stub major version from the stub's LoaderInfo magic, when it has one. */
   readonly stubVersion: number | undefined;
   /** Profiles were left out because the stub predates multi-profile UKIs (systemd < 257). */
   readonly profilesDropped: boolean;
 }
 
+/** Stubs are ~100 KB; larger files are not scanned for their version. */
+const MAX_STUB_SCAN = 16 * 1024 * 1024;
+
 /** First systemd version whose stub understands `.profile` sections (multi-profile UKIs). */
 export const MIN_PROFILE_STUB = 257;
 
-/** The systemd major version in a stub's `.sdmagic` (`#### LoaderInfo: systemd-stub 252.39-1 ####`). */
+/** The systemd major version in a stub's LoaderInfo magic (`#### LoaderInfo: systemd-stub 252.39-1 ####`). */
 export function systemdStubVersion(sdmagic: Buffer): number | undefined {
   const m = /LoaderInfo: systemd-stub (\d+)/.exec(sdmagic.toString('latin1'));
   return m ? Number(m[1]) : undefined;
@@ -112,10 +115,9 @@ export async function buildUki(input: UkiBuildInput, outPath: string): Promise<U
   const sbat = sbatSection ? await readSection(input.stubPath, sbatSection, true) : undefined;
   const kernelVersion = await discoverKernelVersion(input.kernelPath).catch(() => undefined);
   const signing = input.signing;
-  const sdmagic = stub.sections.find((s) => s.name === '.sdmagic');
-  const stubVersion = sdmagic
-    ? systemdStubVersion(await readSection(input.stubPath, sdmagic, true))
-    : undefined;
+  // The LoaderInfo magic sits in `.sdmagic` (x86) or inside `.data` (Debian's arm64 stub).
+  const stubVersion =
+    stub.fileSize <= MAX_STUB_SCAN ? systemdStubVersion(await readFile(input.stubPath)) : undefined;
   // A stub older than systemd 257 knows no `.profile`s and takes the *last* `.cmdline` it finds —
   // with a reset profile the UKI would boot `talos.experimental.wipe=…` (seen with Debian's 252
   // stub). Such stubs get no profile sections; Talos ≥ 1.10 releases ship ≥ 257 stubs.
