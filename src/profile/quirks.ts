@@ -42,6 +42,14 @@ export interface QuirkValues {
   readonly supportsUKIProfiles: boolean;
   /** Unified installer built on `installer-base` (≥ 1.10). */
   readonly supportsUnifiedInstaller: boolean;
+  /**
+   * UKI sections in the native PE writer's order with the unsigned kernel in `.linux` (≥ 1.10);
+   * before, the 1.5–1.9 order (`.osrel .cmdline .initrd .splash .uname .pcrpkey .linux`) with an
+   * Authenticode-signed kernel (talos-imager.md §5.1/§5.2, errata §4).
+   */
+  readonly ukiNativeSectionOrder: boolean;
+  /** `.pcrsig` also carries a SHA-1 bank (< 1.6; false for an unknown version) (talos-imager.md §5.3). */
+  readonly pcrSha1Bank: boolean;
   /** Talos' BOOT partition size in MiB (2000 from 1.11, 1000 before). */
   readonly bootPartitionMiB: number;
   /** The mkfs.xfs config file name Talos uses (under `/usr/share/xfsprogs/mkfs/`). */
@@ -119,6 +127,8 @@ export const QUIRK_TABLE: { readonly [K in keyof QuirkValues]: QuirkRule<QuirkVa
   usrMerge: since('1.10.0'),
   supportsUKIProfiles: since('1.10.0'),
   supportsUnifiedInstaller: since('1.10.0'),
+  ukiNativeSectionOrder: since('1.10.0'),
+  pcrSha1Bank: until('1.6.0', false),
   bootPartitionMiB: { below: 1000, steps: [['1.11.0', 2000]], unknown: 2000 },
   xfsMkfsConfig: {
     below: 'lts_6.1.conf',

@@ -41,6 +41,11 @@ export interface BootCommon {
   stopOn?: RegExp;
   /** Extra QEMU arguments appended at the end. */
   extraArgs?: string[];
+  /**
+   * x86 UEFI only: use this vars file in place instead of a fresh copy (the caller makes it, e.g.
+   * with {@link copyUefiVars}, and keeps it across boots — enrolled keys survive a reboot).
+   */
+  uefiVars?: string;
   signal?: AbortSignal;
 }
 
@@ -134,9 +139,14 @@ async function machineArgs(o: BootCommon): Promise<Machine> {
       : sb === 'setup'
         ? ['OVMF_CODE_4M.secboot.fd', 'OVMF_VARS_4M.fd']
         : ['OVMF_CODE_4M.fd', 'OVMF_VARS_4M.fd'];
-  const tmp = await mkdtemp(path.join(os.tmpdir(), 'qemu-vars-'));
-  const vars = path.join(tmp, 'vars.fd');
-  await copyFile(path.join(OVMF_DIR, varsSrc), vars);
+  let vars = o.uefiVars;
+  let cleanup = async (): Promise<void> => undefined;
+  if (vars === undefined) {
+    const tmp = await mkdtemp(path.join(os.tmpdir(), 'qemu-vars-'));
+    vars = path.join(tmp, 'vars.fd');
+    await copyFile(path.join(OVMF_DIR, varsSrc), vars);
+    cleanup = () => rm(tmp, { recursive: true, force: true });
+  }
   const argv = ['qemu-system-x86_64', '-M', sb === 'off' ? 'q35' : 'q35,smm=on', ...common];
   if (sb !== 'off') argv.push('-global', 'driver=cfi.pflash01,property=secure,value=on');
   argv.push(
@@ -145,7 +155,13 @@ async function machineArgs(o: BootCommon): Promise<Machine> {
     '-drive',
     `if=pflash,format=raw,unit=1,file=${vars}`,
   );
-  return { argv, cleanup: () => rm(tmp, { recursive: true, force: true }) };
+  return { argv, cleanup };
+}
+
+/** Copies the OVMF vars template of a secure-boot mode to `dest` (for {@link BootCommon.uefiVars}). */
+export async function copyUefiVars(mode: SecureBootMode, dest: string): Promise<void> {
+  const src = mode === 'snakeoil' ? 'OVMF_VARS_4M.snakeoil.fd' : 'OVMF_VARS_4M.fd';
+  await copyFile(path.join(OVMF_DIR, src), dest);
 }
 
 /** Boots a kernel (+initrd) directly, like `qemu -kernel … -initrd … -append …`. */

@@ -29,6 +29,8 @@ const BOOLEAN_GATES: [keyof QuirkValues, string, string, boolean][] = [
   ['usrMerge', '1.9.9', '1.10.0', true],
   ['supportsUKIProfiles', '1.9.9', '1.10.0', true],
   ['supportsUnifiedInstaller', '1.9.9', '1.10.0', true],
+  ['ukiNativeSectionOrder', '1.9.9', '1.10.0', true],
+  ['pcrSha1Bank', '1.5.9', '1.6.0', false],
   ['supportsIMA', '1.10.99', '1.11.0', false],
   ['supportsEmbeddedConfig', '1.11.9', '1.12.0', true],
   ['moduleSigEnforce', '1.11.9', '1.12.0', true],
