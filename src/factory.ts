@@ -9,7 +9,7 @@ import { buildHttpApp } from './frontends/http/server.js';
 import { registerVersionRoutes } from './frontends/http/routes/versions.js';
 import { registerImageRoutes } from './frontends/http/routes/image.js';
 import { registerPxeRoutes } from './frontends/http/routes/pxe.js';
-import { AssetService } from './assets/asset-service.js';
+import { AssetService, type AssetServiceDeps } from './assets/asset-service.js';
 import { BuildRunner, removeTree } from './assets/build-runner.js';
 import { FsAssetCache } from './cache/fs-cache.js';
 import type { AssetCache } from './cache/asset-cache.js';
@@ -48,6 +48,8 @@ export interface FactoryOverrides {
   schematicStore?: SchematicStore;
   imageSource?: ImageSource;
   assetCache?: AssetCache;
+  /** The asset kind registry (tests add stand-ins for kinds still to come). */
+  kinds?: AssetServiceDeps['kinds'];
 }
 
 /** One OCI client for every configured registry (release source, schematic store, asset cache). */
@@ -201,6 +203,7 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
   const assets = new AssetService({
     release,
     runner,
+    ...(overrides.kinds ? { kinds: overrides.kinds } : {}),
     schematicExtension: { naming: config.build.schematicExtension, externalURL },
     extensionLimits: {
       maxBytes: config.build.maxExtensionBytes,

@@ -3,6 +3,7 @@ import type { AssetKind } from '../../profile/asset-request.js';
 import type { AssetKindModule } from '../asset-kind.js';
 import { cmdlineKind } from './cmdline.js';
 import { initramfsKind } from './initramfs.js';
+import { installerKind } from './installer.js';
 import { kernelKind } from './kernel.js';
 
 /** Every implemented kind, by name. */
@@ -10,4 +11,5 @@ export const ASSET_KIND_MODULES: Partial<Readonly<Record<AssetKind, AssetKindMod
   kernel: kernelKind,
   cmdline: cmdlineKind,
   initramfs: initramfsKind,
+  installer: installerKind,
 };
