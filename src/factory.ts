@@ -29,6 +29,11 @@ import { SchematicService } from './storage/schematic-service.js';
 import type { SchematicStore } from './storage/schematic-store.js';
 import { factoryVersion } from './version.js';
 import type { Logger } from './util/logger.js';
+import { InstallerImages } from './frontends/registry/installer-images.js';
+import { registerRegistryRoutes } from './frontends/registry/routes.js';
+import { loadSigningKey } from './frontends/registry/signing-key.js';
+import { SourceProxy } from './frontends/registry/source-proxy.js';
+import { RegistryStore } from './frontends/registry/store.js';
 
 /** A built factory: the HTTP app plus lifecycle. */
 export interface Factory {
@@ -38,6 +43,8 @@ export interface Factory {
   readonly release: ReleaseSource;
   readonly assets: AssetService;
   readonly runner: BuildRunner;
+  /** The registry frontend's installer images (stats for tests and metrics). */
+  readonly installers: InstallerImages;
   /** Starts listening on `config.http.listen`; returns the bound address (port 0 → actual port). */
   listen(): Promise<{ host: string; port: number; url: string }>;
   close(): Promise<void>;
@@ -55,7 +62,8 @@ export interface FactoryOverrides {
 /** One OCI client for every configured registry (release source, schematic store, asset cache). */
 export function buildOciClient(config: Config): OciClient {
   const hosts: Record<string, { insecure: boolean }> = {};
-  for (const r of [config.artifacts.core, config.schematics.registry, config.cache.registry]) {
+  const external = config.registry.external ? [config.registry.external] : [];
+  for (const r of [config.artifacts.core, config.schematics.registry, config.cache.registry, ...external]) {
     // A registry marked insecure anywhere is plain HTTP everywhere: it is one host.
     hosts[r.registry] = { insecure: (hosts[r.registry]?.insecure ?? false) || r.insecure };
   }
@@ -211,6 +219,26 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
     },
   });
 
+  const signingKey = await loadSigningKey(
+    config.registry.signingKeyPath,
+    join(dataDir, 'registry', 'signing-key.pem'),
+  );
+  const external = config.registry.external;
+  const installers = new InstallerImages({
+    schematics,
+    release,
+    assets,
+    runner,
+    key: signingKey,
+    store: new RegistryStore(join(dataDir, 'registry'), { maxBytes: config.artifacts.maxManifestSize, log }),
+    ...(external ? { external: { client: client(), ...external } } : {}),
+    identityHost: new URL(externalURL).host,
+    limits: { maxConfigBytes: config.artifacts.maxManifestSize, maxBlobBytes: config.registry.maxBlobSize },
+    scratchDir: join(workRoot, 'registry'),
+    log,
+  });
+  const proxy = new SourceProxy({ release, maxBlobBytes: config.registry.maxBlobSize });
+
   const app = buildHttpApp({
     version: factoryVersion(),
     logLevel: config.log.level,
@@ -230,6 +258,7 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
           baseUrl: config.http.externalPXEURL ?? externalURL,
           uefiInitrdArg: config.pxe.uefiInitrdArg,
         }),
+      (a) => registerRegistryRoutes(a, { installers, proxy, publicKeyPem: signingKey.publicPem }),
     ],
   });
   sink.log = app.log;
@@ -243,6 +272,7 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
     release,
     assets,
     runner,
+    installers,
     async listen() {
       const { host, port } = splitListen(config.http.listen);
       await app.listen({ host, port });

@@ -107,7 +107,7 @@ interface Member {
 
 /** Reads and verifies a docker archive streamed from `source`; `what` names it in errors. */
 export async function readDockerArchive(
-  source: AsyncIterable<Uint8Array>,
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   limits: ArchiveLimits,
   what: string,
 ): Promise<ArchiveImage> {
