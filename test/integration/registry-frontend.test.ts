@@ -117,6 +117,22 @@ describe('registry frontend (local store)', { timeout: 900_000 }, () => {
     );
   });
 
+  it('a client that leaves during the first pull does not cancel the build', async () => {
+    const published = t.factory.installers.stats.published;
+    const ac = new AbortController();
+    const pending = fetch(`${url}/v2/installer/${EMPTY_ID}/manifests/v1.5.5`, { signal: ac.signal });
+    setTimeout(() => ac.abort(), 200);
+    await assert.rejects(pending);
+    for (let i = 0; i < 600 && t.factory.installers.stats.published === published; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(t.factory.installers.stats.published, published + 1, 'published although nobody waited');
+    const builds = t.factory.runner.stats.builds;
+    await inspectRaw(`${host}/installer/${EMPTY_ID}:v1.5.5`);
+    assert.equal(t.factory.runner.stats.builds, builds);
+    assert.equal(t.factory.installers.stats.published, published + 1);
+  });
+
   it('v1.5.5: skopeo shows an index of linux/amd64 + linux/arm64; each arch pulls with the files of §5.2', async () => {
     const ref = `${host}/installer/${extId}:v1.5.5`;
     const { doc } = await inspectRaw(ref);
