@@ -376,11 +376,17 @@ export class InstallerImages {
         const arch = ARCHES[i]!;
         // No client signal: the build is detached; the runner queues and bounds it.
         const asset = await this.#d.assets.realize(p);
-        const archive = await readDockerArchive(
-          await asset.open(),
-          { maxConfigBytes: this.#d.limits.maxConfigBytes, maxLayerBytes: this.#d.limits.maxBlobBytes },
-          `installer ${repo}:${version} (${arch})`,
-        );
+        const stream = await asset.open();
+        let archive: ArchiveImage;
+        try {
+          archive = await readDockerArchive(
+            stream,
+            { maxConfigBytes: this.#d.limits.maxConfigBytes, maxLayerBytes: this.#d.limits.maxBlobBytes },
+            `installer ${repo}:${version} (${arch})`,
+          );
+        } finally {
+          stream.destroy(); // the reader stops at the end-of-archive marker, not at the stream's end
+        }
         const manifest = buildImageManifest({
           config: { mediaType: OCI_CONFIG, digest: archive.config.digest, size: archive.config.bytes.length },
           layers: archive.layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
