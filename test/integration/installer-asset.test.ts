@@ -2,7 +2,8 @@
  * The installer asset (`installer-<arch>.tar`) over the fixture releases: a `docker load` archive
  * that skopeo reads as an image, with the base installer's first layer and an artifacts layer whose
  * files and zeroed metadata follow talos-imager §7; reproducible across factories; the UKI era
- * planned through the `uki` kind (501 until it exists; a stand-in proves the layout).
+ * planned through the `uki` kind (501 until it exists; a stand-in proves the layout); the overlay
+ * layer from the fixture overlay image.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -228,7 +229,7 @@ describe('installer asset (docker archive)', { timeout: 300_000 }, () => {
     assert.equal(sha256(await readFile(join(out, 'usr/install/amd64/systemd-boot.efi'))), sha256(sdboot));
   });
 
-  it('without a uki kind the UKI era answers 501 naming it; overlays and secure-boot sd-boot answer 501', async () => {
+  it('without a uki kind the UKI era answers 501 naming it; secure-boot sd-boot answers 501', async () => {
     const { t: plain } = await makeFixtureFactory();
     try {
       await plain.factory.app.inject({ method: 'POST', url: '/schematics', payload: '{}' });
@@ -244,15 +245,54 @@ describe('installer asset (docker archive)', { timeout: 300_000 }, () => {
     const sb = await t.factory.app.inject(`/image/${EMPTY_ID}/v1.5.5/installer-amd64-secureboot.tar`);
     assert.equal(sb.statusCode, 501, sb.body);
     assert.match(sb.body, /signed systemd-boot/);
-    const overlay = await t.factory.app.inject({
-      method: 'POST',
-      url: '/schematics',
-      payload: 'overlay:\n  image: siderolabs/sbc-fixture\n  name: fixture-board\n',
-    });
-    const oid = (overlay.json() as { id: string }).id;
-    const res = await t.factory.app.inject(`/image/${oid}/v1.8.3/installer-arm64.tar`);
-    assert.equal(res.statusCode, 501, res.body);
-    assert.match(res.body, /overlays in installers are not implemented yet/);
+  });
+
+  it('with an overlay: a third layer of overlay/artifacts (dirs, real modes), installers/default, extra-options', async () => {
+    const create = async (yaml: string): Promise<string> => {
+      const res = await t.factory.app.inject({ method: 'POST', url: '/schematics', payload: yaml });
+      assert.equal(res.statusCode, 201, res.body);
+      return (res.json() as { id: string }).id;
+    };
+    const id = await create(
+      `overlay:\n  image: siderolabs/sbc-fixture\n  name: ${fx.overlay.name}\n  options:\n    kernelArg: fixture.extra=1\n`,
+    );
+    const bytes = await download(t, `/image/${id}/v1.8.3/installer-arm64.tar`);
+    const dir = join(work, 'overlay');
+    const m = await unpack(bytes, dir);
+    assert.equal(m.Layers.length, 3);
+    const layer = await listLayer(join(dir, m.Layers[2]!));
+    const byName = new Map(layer.map((e) => [e.name.replace(/\/$/, ''), e]));
+    assert.deepEqual(
+      [...byName.keys()],
+      [
+        'overlay/artifacts/arm64',
+        'overlay/artifacts/arm64/dtb',
+        'overlay/artifacts/arm64/dtb/fixture',
+        `overlay/artifacts/arm64/dtb/fixture/${fx.overlay.name}.dtb`,
+        'overlay/artifacts/arm64/u-boot',
+        `overlay/artifacts/arm64/u-boot/${fx.overlay.name}`,
+        `overlay/artifacts/arm64/u-boot/${fx.overlay.name}/u-boot.bin`,
+        'overlay/extra-options',
+        'overlay/installers/default',
+      ],
+    );
+    assert.equal(byName.get('overlay/artifacts/arm64')?.mode, 'drwxr-xr-x');
+    assert.equal(byName.get('overlay/installers/default')?.mode, '-rwxr-xr-x');
+    assert.equal(byName.get('overlay/extra-options')?.mode, '-rw-r--r--');
+    for (const e of layer) assert.equal(e.owner, '0/0');
+    const out = join(dir, 'files');
+    await mkdir(out);
+    await run('tar', ['-xf', join(dir, m.Layers[2]!), '-C', out]);
+    assert.equal(await readFile(join(out, 'overlay/extra-options'), 'utf8'), 'kernelArg: fixture.extra=1\n');
+    assert.match(await readFile(join(out, 'overlay/installers/default'), 'utf8'), /get-options/);
+    // An overlay the version's catalog does not have is the user's mistake.
+    const missing = await create('overlay:\n  image: siderolabs/sbc-fixture\n  name: no-such-board\n');
+    const res = await t.factory.app.inject(`/image/${missing}/v1.8.3/installer-arm64.tar`);
+    assert.equal(res.statusCode, 400, res.body);
+    assert.match(
+      res.body,
+      /overlay "no-such-board" \(siderolabs\/sbc-fixture\) is not available for Talos version v1\.8\.3/,
+    );
   });
 
   it('kept base layers follow the version table', () => {

@@ -190,6 +190,23 @@ describe('registry frontend (local store)', { timeout: 900_000 }, () => {
     assert.equal(sha256(Buffer.from(armManifest.text)), arm.digest.slice(7));
   });
 
+  it('an overlay schematic pulls with a third layer (overlay/…)', async () => {
+    const res = await fetch(`${url}/schematics`, {
+      method: 'POST',
+      body: `overlay:\n  image: siderolabs/sbc-fixture\n  name: ${fx.overlay.name}\n`,
+    });
+    const id = ((await res.json()) as { id: string }).id;
+    const pulled = await pullToLayout(`${host}/installer/${id}:v1.8.3`, join(work, 'overlay'), 'arm64');
+    assert.equal(pulled.manifest.layers.length, 3);
+    const files = await layerFiles(pulled.layers[2]!);
+    assert.ok(files.includes('overlay/installers/default'), files.join(' '));
+    assert.ok(files.includes('overlay/extra-options'), files.join(' '));
+    assert.ok(
+      files.some((f) => f.startsWith('overlay/artifacts/arm64/')),
+      files.join(' '),
+    );
+  });
+
   it('HEAD and GET manifests carry Content-Type, Content-Length and Docker-Content-Digest; blobs serve ranges', async () => {
     const path = `/v2/installer/${extId}/manifests/v1.5.5`;
     const get = await fetch(`${url}${path}`);

@@ -1,5 +1,5 @@
 /**
- * A streaming tar writer for regular files only (image layers and docker archives): each member's
+ * A streaming tar writer for regular files and directories (image layers, docker archives): each member's
  * bytes are streamed from their source with backpressure, never held in memory. Headers are
  * {@link ustarHeader}'s Go `archive/tar` bytes, so an archive of files with zeroed metadata is
  * byte-identical to what Go writes for the same names and sizes.
@@ -55,6 +55,11 @@ export class TarStreamWriter {
     const rem = spec.size % BLOCK;
     if (rem !== 0) await this.#write(Buffer.alloc(BLOCK - rem));
     return dataOffset;
+  }
+
+  /** Appends a directory entry (Go writes no trailing slash and no size). */
+  async addDirectory(name: string, mode: number): Promise<void> {
+    await this.#write(ustarHeader({ name, type: 'directory', mode }, 0));
   }
 
   /** Writes the end-of-archive marker (two zero blocks, no record padding, as Go does). */

@@ -1,7 +1,7 @@
 /**
- * The installer's artifacts layer (talos-imager §7, errata §7): a tar of regular files only,
- * sorted by path, no directory entries, every header holding just name and size (mode, uid, gid
- * and mtime zero), gzip-compressed. Node's gzip header has mtime 0 and no file name, so the same
+ * The installer's layers of its own (talos-imager §7, errata §7): a tar sorted by path whose
+ * headers hold just name, size and mode (uid, gid and mtime zero), gzip-compressed. The artifacts
+ * layer has regular files only, mode zero; the overlay layer has directories and real permissions. Node's gzip header has mtime 0 and no file name, so the same
  * inputs give the same layer digest in every process (not Go's bytes: errata says those cannot be
  * reproduced with zlib, and nothing needs them).
  */
@@ -16,8 +16,20 @@ import { TarStreamWriter } from '../formats/tar-stream.js';
 export interface LayerFileSource {
   readonly name: string;
   readonly size: number;
+  /** Permission bits (default 0, as the boot artifacts have). */
+  readonly mode?: number;
   open(): Promise<AsyncIterable<Uint8Array>>;
 }
+
+/** A directory entry (the overlay layer has them, with their permissions). */
+export interface LayerDirectory {
+  readonly name: string;
+  readonly directory: true;
+  readonly mode: number;
+}
+
+/** A member of a layer. */
+export type LayerEntry = LayerFileSource | LayerDirectory;
 
 /** The written layer: compressed digest and size, and the uncompressed digest (config diff_id). */
 export interface BuiltLayer {
@@ -29,7 +41,7 @@ export interface BuiltLayer {
 
 /** Writes the layer to `output` (which must not exist). */
 export async function buildArtifactsLayer(
-  files: readonly LayerFileSource[],
+  files: readonly LayerEntry[],
   output: string,
   signal?: AbortSignal,
 ): Promise<BuiltLayer> {
@@ -55,7 +67,10 @@ export async function buildArtifactsLayer(
       diff.update(chunk);
       await writeTo(gzip, chunk);
     });
-    for (const f of sorted) await tar.addFile({ name: f.name, size: f.size, content: await f.open() });
+    for (const f of sorted) {
+      if ('directory' in f) await tar.addDirectory(f.name, f.mode);
+      else await tar.addFile({ name: f.name, size: f.size, mode: f.mode ?? 0, content: await f.open() });
+    }
     await tar.finish();
     gzip.end();
     await written;

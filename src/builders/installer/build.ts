@@ -1,7 +1,8 @@
 /**
  * The installer image as a `docker load` archive (talos-imager §7.2, the HEAD imager the factory
  * follows for every target version): the base installer's container config and its kept layers,
- * then a new artifacts layer with the boot files; OCI media types; `architecture`/`os` set.
+ * then a new artifacts layer with the boot files, and an overlay layer when there is an overlay;
+ * OCI media types; `architecture`/`os` set.
  */
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -12,7 +13,7 @@ import { OCI_LAYER_TAR, OCI_LAYER_TAR_GZIP, OCI_LAYER_TAR_ZSTD } from '../../oci
 import type { Descriptor } from '../../oci/manifest.js';
 import type { QuirkValues } from '../../profile/quirks.js';
 import { type ArchiveLayerFile, writeDockerArchive } from '../formats/docker-archive.js';
-import { buildArtifactsLayer, type LayerFileSource } from './artifacts-layer.js';
+import { buildArtifactsLayer, type LayerEntry, type LayerFileSource } from './artifacts-layer.js';
 
 /** Created time when the base config has none: the epoch, for reproducible bytes. */
 const EPOCH = '1970-01-01T00:00:00Z';
@@ -46,6 +47,8 @@ export interface InstallerArchiveInput {
   readonly quirks: Pick<QuirkValues, 'supportsUnifiedInstaller'>;
   /** Files of the artifacts layer (paths inside the image, e.g. `usr/install/amd64/vmlinuz`). */
   readonly artifacts: readonly LayerFileSource[];
+  /** Members of the overlay layer (a third layer), when the schematic has an overlay. */
+  readonly overlay?: readonly LayerEntry[];
   readonly repoTags: readonly string[];
   readonly workDir: string;
   readonly signal: AbortSignal;
@@ -107,20 +110,21 @@ export async function buildInstallerArchive(o: InstallerArchiveInput): Promise<s
       mediaType: ociLayerType(o.base.what, l.descriptor.mediaType),
     };
   });
-  const artifacts = await buildArtifactsLayer(o.artifacts, join(o.workDir, 'artifacts.tar.gz'), o.signal);
-  layers.push({
-    path: artifacts.path,
-    digest: artifacts.digest,
-    size: artifacts.size,
-    mediaType: OCI_LAYER_TAR_GZIP,
-  });
+  const built = [await buildArtifactsLayer(o.artifacts, join(o.workDir, 'artifacts.tar.gz'), o.signal)];
+  if (o.overlay)
+    built.push(await buildArtifactsLayer(o.overlay, join(o.workDir, 'overlay.tar.gz'), o.signal));
+  for (const l of built)
+    layers.push({ path: l.path, digest: l.digest, size: l.size, mediaType: OCI_LAYER_TAR_GZIP });
   // Field order fixed here, so the config (and with it every digest above it) is reproducible.
   const config = Buffer.from(
     JSON.stringify({
       architecture: o.arch,
       created: base.created,
       os: 'linux',
-      rootfs: { type: 'layers', diff_ids: [...kept.map((i) => base.diffIds[i]!), artifacts.diffId] },
+      rootfs: {
+        type: 'layers',
+        diff_ids: [...kept.map((i) => base.diffIds[i]!), ...built.map((l) => l.diffId)],
+      },
       config: base.config,
     }),
   );
