@@ -29,7 +29,9 @@ import { SchematicService } from './storage/schematic-service.js';
 import type { SchematicStore } from './storage/schematic-store.js';
 import { factoryVersion } from './version.js';
 import type { Logger } from './util/logger.js';
+import { ExternalBacking } from './frontends/registry/external-backing.js';
 import { InstallerImages } from './frontends/registry/installer-images.js';
+import { LocalBacking } from './frontends/registry/local-backing.js';
 import { registerRegistryRoutes } from './frontends/registry/routes.js';
 import { loadSigningKey } from './frontends/registry/signing-key.js';
 import { SourceProxy } from './frontends/registry/source-proxy.js';
@@ -230,11 +232,13 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
     assets,
     runner,
     key: signingKey,
-    store: new RegistryStore(join(dataDir, 'registry'), { maxBytes: config.artifacts.maxManifestSize, log }),
-    ...(external ? { external: { client: client(), ...external } } : {}),
-    identityHost: new URL(externalURL).host,
+    backing: external
+      ? new ExternalBacking({ client: client(), ...external, scratchDir: join(workRoot, 'registry') })
+      : new LocalBacking(
+          new RegistryStore(join(dataDir, 'registry'), { maxBytes: config.artifacts.maxManifestSize, log }),
+          new URL(externalURL).host,
+        ),
     limits: { maxConfigBytes: config.artifacts.maxManifestSize, maxBlobBytes: config.registry.maxBlobSize },
-    scratchDir: join(workRoot, 'registry'),
     log,
   });
   const proxy = new SourceProxy({ release, maxBlobBytes: config.registry.maxBlobSize });
