@@ -22,6 +22,11 @@ export const ERROR_CATALOG = {
   IMPORT_INVALID: 400,
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
+  // Registry frontend (/v2): the OCI distribution error codes of the same name.
+  NAME_INVALID: 400,
+  NAME_UNKNOWN: 404,
+  MANIFEST_UNKNOWN: 404,
+  BLOB_UNKNOWN: 404,
   UPSTREAM_UNAVAILABLE: 502,
   UPSTREAM_AUTH: 502,
   UPSTREAM_TIMEOUT: 504,

@@ -10,7 +10,7 @@ import { registerVersionRoutes } from './frontends/http/routes/versions.js';
 import { registerImageRoutes } from './frontends/http/routes/image.js';
 import { registerPxeRoutes } from './frontends/http/routes/pxe.js';
 import { registerStatusRoutes } from './frontends/http/routes/status.js';
-import { AssetService } from './assets/asset-service.js';
+import { AssetService, type AssetServiceDeps } from './assets/asset-service.js';
 import { BuildRunner, removeTree } from './assets/build-runner.js';
 import { FsAssetCache } from './cache/fs-cache.js';
 import type { AssetCache } from './cache/asset-cache.js';
@@ -30,6 +30,13 @@ import { SchematicService } from './storage/schematic-service.js';
 import type { SchematicStore } from './storage/schematic-store.js';
 import { factoryVersion } from './version.js';
 import type { Logger } from './util/logger.js';
+import { ExternalBacking } from './frontends/registry/external-backing.js';
+import { InstallerImages } from './frontends/registry/installer-images.js';
+import { LocalBacking } from './frontends/registry/local-backing.js';
+import { registerRegistryRoutes } from './frontends/registry/routes.js';
+import { loadSigningKey } from './frontends/registry/signing-key.js';
+import { SourceProxy } from './frontends/registry/source-proxy.js';
+import { RegistryStore } from './frontends/registry/store.js';
 
 /** A built factory: the HTTP app plus lifecycle. */
 export interface Factory {
@@ -39,6 +46,8 @@ export interface Factory {
   readonly release: ReleaseSource;
   readonly assets: AssetService;
   readonly runner: BuildRunner;
+  /** The registry frontend's installer images (stats for tests and metrics). */
+  readonly installers: InstallerImages;
   /** Starts listening on `config.http.listen`; returns the bound address (port 0 → actual port). */
   listen(): Promise<{ host: string; port: number; url: string }>;
   close(): Promise<void>;
@@ -49,12 +58,15 @@ export interface FactoryOverrides {
   schematicStore?: SchematicStore;
   imageSource?: ImageSource;
   assetCache?: AssetCache;
+  /** The asset kind registry (tests add stand-ins for kinds still to come). */
+  kinds?: AssetServiceDeps['kinds'];
 }
 
 /** One OCI client for every configured registry (release source, schematic store, asset cache). */
 export function buildOciClient(config: Config): OciClient {
   const hosts: Record<string, { insecure: boolean }> = {};
-  for (const r of [config.artifacts.core, config.schematics.registry, config.cache.registry]) {
+  const external = config.registry.external ? [config.registry.external] : [];
+  for (const r of [config.artifacts.core, config.schematics.registry, config.cache.registry, ...external]) {
     // A registry marked insecure anywhere is plain HTTP everywhere: it is one host.
     hosts[r.registry] = { insecure: (hosts[r.registry]?.insecure ?? false) || r.insecure };
   }
@@ -202,12 +214,35 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
   const assets = new AssetService({
     release,
     runner,
+    ...(overrides.kinds ? { kinds: overrides.kinds } : {}),
     schematicExtension: { naming: config.build.schematicExtension, externalURL },
     extensionLimits: {
       maxBytes: config.build.maxExtensionBytes,
       maxEntries: config.build.maxExtensionEntries,
     },
   });
+
+  const signingKey = await loadSigningKey(
+    config.registry.signingKeyPath,
+    join(dataDir, 'registry', 'signing-key.pem'),
+  );
+  const external = config.registry.external;
+  const installers = new InstallerImages({
+    schematics,
+    release,
+    assets,
+    runner,
+    key: signingKey,
+    backing: external
+      ? new ExternalBacking({ client: client(), ...external, scratchDir: join(workRoot, 'registry') })
+      : new LocalBacking(
+          new RegistryStore(join(dataDir, 'registry'), { maxBytes: config.artifacts.maxManifestSize, log }),
+          new URL(externalURL).host,
+        ),
+    limits: { maxConfigBytes: config.artifacts.maxManifestSize, maxBlobBytes: config.registry.maxBlobSize },
+    log,
+  });
+  const proxy = new SourceProxy({ release, maxBlobBytes: config.registry.maxBlobSize });
 
   const app = buildHttpApp({
     version: factoryVersion(),
@@ -229,6 +264,7 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
           baseUrl: config.http.externalPXEURL ?? externalURL,
           uefiInitrdArg: config.pxe.uefiInitrdArg,
         }),
+      (a) => registerRegistryRoutes(a, { installers, proxy, publicKeyPem: signingKey.publicPem }),
     ],
   });
   sink.log = app.log;
@@ -242,6 +278,7 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
     release,
     assets,
     runner,
+    installers,
     async listen() {
       const { host, port } = splitListen(config.http.listen);
       await app.listen({ host, port });

@@ -150,6 +150,22 @@ export const configSchema = z
         retries: z.number().int().min(0).max(20).default(4),
       })
       .prefault({}),
+    registry: z
+      .strictObject({
+        /** ECDSA P-256 private key (PEM) signing installer images; unset: one is generated under dataDir. */
+        signingKeyPath: z.string().min(1).optional(),
+        /** Scale mode: installer images live in this registry and clients are redirected there. */
+        external: z
+          .strictObject({
+            registry: z.string().min(1),
+            namespace: z.string().default(''),
+            insecure: z.boolean().default(false),
+          })
+          .optional(),
+        /** Largest blob the registry frontend serves or reads out of an installer archive. */
+        maxBlobSize: size('16GiB'),
+      })
+      .prefault({}),
     cache: z
       .strictObject({
         store: z.enum(['filesystem', 'registry']).default('filesystem'),

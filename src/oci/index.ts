@@ -31,3 +31,4 @@ export { parseWwwAuthenticate, pickChallenge } from './auth/challenge.js';
 export type { AuthChallenge } from './auth/challenge.js';
 export type { FetchLike } from './auth/token.js';
 export { repositoryScope, CATALOG_SCOPE } from './auth/authorizer.js';
+export * from './cosign.js';

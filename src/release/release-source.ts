@@ -26,7 +26,7 @@ import {
   type OverlayEntry,
 } from './catalog.js';
 import { extractLayers, type LayerFile } from './extract.js';
-import type { ImageSource } from './image-source.js';
+import type { FetchedManifest, ImageSource } from './image-source.js';
 import { parseTalosVersion, tryParseTalosVersion, versionAtLeast } from '../profile/version.js';
 import { offeredVersions, releaseTag, type VersionPolicy } from './versions.js';
 
@@ -372,6 +372,57 @@ export class ReleaseSource {
       this.#pins.set(version, { at: this.#now(), digest });
       return digest;
     });
+  }
+
+  /** The configured repository path of a release component (`installerBase` → `siderolabs/installer-base`). */
+  component(name: keyof Components): string {
+    return this.#o.components[name];
+  }
+
+  /**
+   * The manifest digest of `repository:reference` for `arch` (an index's platform entry), remembered
+   * for the version re-check interval like {@link pin}: cache keys of assets built from other release
+   * images (the base installer) need one manifest request per interval, never a blob.
+   */
+  pinImage(repository: string, reference: string, arch: Arch, signal?: AbortSignal): Promise<string> {
+    const key = `${repository}:${reference}/${arch}`;
+    const hit = this.#pins.get(key);
+    if (hit && this.#now() - hit.at < this.#o.recheckMs) return Promise.resolve(hit.digest);
+    return this.#pinFlight.do(key, async () => {
+      const digest = await this.#resolvePlatformDigest(repository, reference, arch, signal);
+      this.#pins.set(key, { at: this.#now(), digest });
+      return digest;
+    });
+  }
+
+  /** The verified config blob of a pulled image (capped at `maxBytes`, default 4 MiB). */
+  async imageConfig(image: PulledImage, signal?: AbortSignal, maxBytes = 4 << 20): Promise<Buffer> {
+    const { digest, size } = image.manifest.config;
+    if (size > maxBytes) {
+      throw new FactoryError(
+        'MANIFEST_TOO_LARGE',
+        `${image.repository}@${image.digest}: config is ${size} bytes, over the ${maxBytes}-byte limit`,
+      );
+    }
+    return readFile(await this.#useBlob(image.repository, digest, size, signal));
+  }
+
+  /**
+   * Source-image proxy (image-factory §5.4): a manifest of a component repository as the release
+   * source has it (digest verified, size-capped by the source).
+   */
+  sourceManifest(repository: string, reference: string, signal?: AbortSignal): Promise<FetchedManifest> {
+    return this.#o.images.getManifest(this.repo(repository), reference, signal);
+  }
+
+  /** Source-image proxy: a verified local copy of a blob whose size a manifest declared. */
+  sourceBlob(repository: string, digest: string, size: number, signal?: AbortSignal): Promise<string> {
+    return this.#useBlob(this.repo(repository), digest, size, signal);
+  }
+
+  /** Source-image proxy: the tags of a component repository. */
+  sourceTags(repository: string, signal?: AbortSignal): Promise<string[]> {
+    return this.#o.images.listTags(this.repo(repository), signal);
   }
 
   /** Manifest digest of `repository:reference` for a platform (the index's entry, no second fetch). */

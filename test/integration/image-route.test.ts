@@ -465,7 +465,6 @@ describe('/image failures', { timeout: 120_000 }, () => {
     for (const [path, kind] of [
       ['metal-amd64.iso', 'iso'],
       ['metal-amd64-secureboot-uki.efi', 'uki'],
-      ['installer-amd64.tar', 'installer'],
       ['metal-amd64.raw.xz', 'image'],
     ] as const) {
       await expectError(`/image/${EMPTY_ID}/v1.5.5/${path}`, 501, new RegExp(`"${kind}"`), 'NOT_IMPLEMENTED');

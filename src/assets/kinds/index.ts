@@ -4,6 +4,7 @@ import type { AssetKindModule } from '../asset-kind.js';
 import { cmdlineKind } from './cmdline.js';
 import { initramfsKind } from './initramfs.js';
 import { isoKind } from './iso.js';
+import { installerKind } from './installer.js';
 import { kernelKind } from './kernel.js';
 
 /** Every implemented kind, by name. */
@@ -12,4 +13,5 @@ export const ASSET_KIND_MODULES: Partial<Readonly<Record<AssetKind, AssetKindMod
   cmdline: cmdlineKind,
   initramfs: initramfsKind,
   iso: isoKind,
+  installer: installerKind,
 };

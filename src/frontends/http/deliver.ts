@@ -53,7 +53,8 @@ function etagMatches(header: string | undefined, etag: string): boolean {
 /** How to present the asset. */
 export interface DeliveryInfo {
   contentType: string;
-  filename: string;
+  /** Download name (`Content-Disposition`); omitted for registry blobs, which are no downloads. */
+  filename?: string;
 }
 
 /** Sends `asset` as the response to `request`. */
@@ -66,13 +67,14 @@ export async function deliverAsset(
   const etag = `"${asset.sha256}"`;
   // Representation headers are committed only on the success paths (200/206/304): a 416 or an
   // error while opening the bytes must not go out marked `public, immutable` for a year.
-  const representation = (): FastifyReply =>
+  const representation = (): FastifyReply => {
     reply
       .header('ETag', etag)
       .header('Accept-Ranges', 'bytes')
-      .header('Cache-Control', 'public, max-age=31536000, immutable')
-      .header('Content-Disposition', contentDisposition(info.filename))
-      .type(info.contentType);
+      .header('Cache-Control', 'public, max-age=31536000, immutable');
+    if (info.filename !== undefined) reply.header('Content-Disposition', contentDisposition(info.filename));
+    return reply.type(info.contentType);
+  };
 
   if (etagMatches(request.headers['if-none-match'], etag)) return representation().code(304).send();
 

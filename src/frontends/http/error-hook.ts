@@ -2,10 +2,11 @@
  * The one place where errors become HTTP responses. FactoryError codes map to statuses through
  * ERROR_CATALOG; framework errors (body too large, bad media type) are translated to catalog codes
  * first. Bodies are `text/plain` (message + newline, as Go's http.Error writes and existing clients
- * expect) unless the client asks for JSON.
+ * expect) unless the client asks for JSON; on `/v2` paths they are OCI error documents.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { FactoryError, type ErrorCode } from '../../errors.js';
+import { isRegistryPath, ociErrorDocument } from './oci-error.js';
 
 const FRAMEWORK_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'BODY_TOO_LARGE',
@@ -46,6 +47,13 @@ export function sendError(err: unknown, request: FastifyRequest, reply: FastifyR
   else request.log.info({ code: fe.code, msg: fe.message }, 'request rejected');
   for (const [k, v] of Object.entries(fe.headers)) reply.header(k, v);
   reply.code(status).header('X-Content-Type-Options', 'nosniff');
+  if (isRegistryPath(request.url)) {
+    // Registry clients read OCI error documents, whatever they Accept.
+    return reply
+      .header('Docker-Distribution-API-Version', 'registry/2.0')
+      .type('application/json; charset=utf-8')
+      .send(ociErrorDocument(fe));
+  }
   if (wantsJson(request)) {
     return reply
       .type('application/json; charset=utf-8')

@@ -3,6 +3,7 @@
  * siderolabs/image-factory#477). A test checks that every registered route is documented here.
  */
 import { ERROR_CATALOG } from '../../errors.js';
+import { REGISTRY_OPENAPI_PATHS } from '../registry/openapi-paths.js';
 
 type Json = Record<string, unknown>;
 
@@ -225,6 +226,7 @@ export function openApiDocument(version: string): Json {
       '/readyz': {
         get: { summary: 'Readiness', responses: { '200': { description: 'Ready' }, ...errors(503) } },
       },
+      ...REGISTRY_OPENAPI_PATHS,
     },
     components: {
       responses: {

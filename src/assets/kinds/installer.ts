@@ -1,0 +1,154 @@
+/**
+ * `installer-<arch>[-secureboot].tar`, `<platform>-installer-<arch>[-secureboot].tar`: the installer
+ * image as a `docker load` archive (talos-imager §7.2), made from the release's base installer
+ * (`installer` before Talos 1.10, `installer-base` from 1.10) and other assets: the kernel and
+ * initramfs assets, or — Talos ≥ 1.10 or secure boot — the UKI asset plus systemd-boot; with an
+ * overlay, a third layer from the overlay image the version's catalog pins.
+ */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { LayerEntry, LayerFileSource } from '../../builders/installer/artifacts-layer.js';
+import { overlayLayerEntries } from '../../builders/installer/overlay-layer.js';
+import { buildInstallerArchive } from '../../builders/installer/build.js';
+import type { CachedAsset } from '../../cache/asset-cache.js';
+import { FactoryError } from '../../errors.js';
+import type { AssetRequest } from '../../profile/asset-request.js';
+import { installerArtifacts, installerImageName } from '../../profile/installer-image.js';
+import { extractLayers } from '../../release/extract.js';
+import { emitYaml, go } from '../../schematic/goyaml/index.js';
+import { yamlMapToGo } from '../../schematic/yaml-value.js';
+import type { AssetKindModule, PlanContext } from '../asset-kind.js';
+import { raceAbort } from '../build-runner.js';
+
+function assetFile(name: string, asset: CachedAsset | undefined): LayerFileSource {
+  if (!asset) throw new FactoryError('INTERNAL', `installer: dependency for ${name} was not built`);
+  return { name, size: asset.size, open: () => asset.open() };
+}
+
+async function localFile(name: string, path: string): Promise<LayerFileSource> {
+  const { size } = await stat(path);
+  return { name, size, open: () => Promise.resolve(createReadStream(path, { highWaterMark: 1 << 20 })) };
+}
+
+/** The schematic's overlay, pinned through the version's overlay catalog (400 when it has none). */
+async function resolveOverlay(
+  ctx: PlanContext,
+): Promise<{ name: string; image: string; digest: string; extraOptions: string } | undefined> {
+  const overlay = ctx.schematic.schematic.overlay;
+  if (overlay === undefined) return undefined;
+  const catalog = await raceAbort(ctx.release.overlayCatalog(ctx.version), ctx.signal);
+  const entry = catalog.find((o) => o.name === overlay.name && o.image === overlay.image);
+  if (!entry) {
+    throw new FactoryError(
+      'OVERLAY_UNAVAILABLE',
+      `overlay "${overlay.name}" (${overlay.image}) is not available for Talos version ${ctx.version}`,
+    );
+  }
+  return {
+    name: overlay.name,
+    image: entry.image,
+    digest: entry.digest,
+    // go-yaml Marshal of the options, as the imager writes `overlay/extra-options`.
+    extraOptions: emitYaml(overlay.options ? yamlMapToGo(overlay.options) : go.map([])),
+  };
+}
+
+/** The installer kind. */
+export const installerKind: AssetKindModule = {
+  kind: 'installer',
+  salt: 'installer-1',
+  async plan(ctx) {
+    const { arch, secureBoot, platform } = ctx.request;
+    const overlay = await resolveOverlay(ctx);
+    const layout = installerArtifacts(arch, secureBoot, ctx.quirks);
+    const repository = ctx.release.component(
+      ctx.quirks.supportsUnifiedInstaller ? 'installerBase' : 'installer',
+    );
+    // Shared by every request for the version (detached); each waiter may leave.
+    const base = await raceAbort(ctx.release.pinImage(repository, ctx.version, arch), ctx.signal);
+    // `docker load` names the image as this factory's registry would serve it.
+    const host = new URL(ctx.settings.schematicExtension.externalURL).host;
+    const repoTags = [
+      `${host}/${installerImageName(platform, secureBoot)}/${ctx.schematic.id}:${ctx.version}`,
+    ];
+    const metal = (kind: 'kernel' | 'initramfs'): AssetRequest => ({
+      kind,
+      platform: 'metal',
+      arch,
+      secureBoot: false,
+    });
+    const deps: Record<string, AssetRequest> =
+      layout.era === 'kernel'
+        ? { kernel: metal('kernel'), initramfs: metal('initramfs') }
+        : { uki: { kind: 'uki', platform, arch, secureBoot } };
+    return {
+      key: {
+        arch,
+        version: ctx.version,
+        base: { repository, digest: base },
+        layout,
+        repoTags,
+        // systemd-boot comes from the pinned imager in the UKI era.
+        ...(layout.era === 'uki' ? { imager: await ctx.imagerDigest() } : {}),
+        ...(overlay ? { overlay } : {}),
+      },
+      deps,
+      async build(b) {
+        const image = await ctx.release.pullImage(repository, base, arch, b.signal);
+        const config = await ctx.release.imageConfig(image, b.signal);
+        let artifacts: LayerFileSource[];
+        if (layout.era === 'kernel') {
+          artifacts = [
+            assetFile(layout.kernel, b.deps.kernel),
+            assetFile(layout.initramfs, b.deps.initramfs),
+          ];
+        } else {
+          if (secureBoot) {
+            throw new FactoryError(
+              'NOT_IMPLEMENTED',
+              'secure-boot installers need a signed systemd-boot, which is not implemented yet',
+            );
+          }
+          const inputs = await b.inputs();
+          if (!inputs.systemdBoot) {
+            throw new FactoryError(
+              'UPSTREAM_UNAVAILABLE',
+              `imager ${ctx.version} has no usr/install/${arch}/systemd-boot.efi`,
+            );
+          }
+          artifacts = [
+            assetFile(layout.uki, b.deps.uki),
+            await localFile(layout.systemdBoot, inputs.systemdBoot),
+          ];
+        }
+        let overlayEntries: LayerEntry[] | undefined;
+        if (overlay) {
+          const pulled = await ctx.release.pullImage(overlay.image, overlay.digest, arch, b.signal);
+          const root = join(b.workDir, 'overlay');
+          await extractLayers(pulled.layers, root);
+          overlayEntries = await overlayLayerEntries({
+            root,
+            name: overlay.name,
+            extraOptions: overlay.extraOptions,
+            what: `${overlay.image}@${overlay.digest}`,
+          });
+        }
+        return buildInstallerArchive({
+          base: {
+            what: `${image.repository}@${image.digest}`,
+            config,
+            layers: image.layers.map((l, i) => ({ path: l.path, descriptor: image.manifest.layers[i]! })),
+          },
+          arch,
+          quirks: ctx.quirks,
+          artifacts,
+          repoTags,
+          ...(overlayEntries ? { overlay: overlayEntries } : {}),
+          workDir: join(b.workDir, 'installer'),
+          signal: b.signal,
+        });
+      },
+    };
+  },
+};
