@@ -463,7 +463,6 @@ describe('/image failures', { timeout: 120_000 }, () => {
 
   it('kinds not implemented yet → 501 naming the kind; signature bundles → 501 before the schematic lookup', async () => {
     for (const [path, kind] of [
-      ['metal-amd64.iso', 'iso'],
       ['metal-amd64-secureboot-uki.efi', 'uki'],
       ['metal-amd64.raw.xz', 'image'],
     ] as const) {
