@@ -8,6 +8,7 @@ import type { AssetKind, AssetRequest } from '../profile/asset-request.js';
 import type { Quirks } from '../profile/quirks.js';
 import type { TalosVersion } from '../profile/version.js';
 import type { ReleaseInputs, ReleaseSource } from '../release/release-source.js';
+import type { SecureBootMaterial } from '../secureboot/material.js';
 import type { LoadedSchematic } from '../storage/schematic-service.js';
 
 /** How the virtual schematic extension is stamped. */
@@ -21,6 +22,8 @@ export interface AssetSettings {
   readonly schematicExtension: SchematicExtensionConfig;
   /** Caps on one unpacked extension image. */
   readonly extensionLimits?: { maxBytes: number; maxEntries: number };
+  /** Signing material; absent when Secure Boot is not configured (`-secureboot` → 400). */
+  readonly secureBoot?: SecureBootMaterial;
 }
 
 /** What a kind's planner sees: one request of one schematic for one Talos version. */

@@ -39,11 +39,18 @@ export interface ImageOptions {
   readonly diskSizeMiB: number;
 }
 
+/**
+ * The consumer an asset is built for, when it is built as part of another asset (internal: no
+ * path sets it). A UKI inside an ISO carries the ISO's command line and reset profile.
+ */
+export type AssetPurpose = 'iso' | 'image' | 'installer';
+
 interface AssetRequestBase {
   readonly arch: Arch;
   /** Platform name as written in the path (`packet` stays `packet`; see `normalizeBuildRequest`). */
   readonly platform: string;
   readonly secureBoot: boolean;
+  readonly purpose?: AssetPurpose;
 }
 
 /** A non-disk-image asset. */

@@ -6,6 +6,7 @@ import { initramfsKind } from './initramfs.js';
 import { isoKind } from './iso.js';
 import { installerKind } from './installer.js';
 import { kernelKind } from './kernel.js';
+import { ukiKind } from './uki.js';
 
 /** Every implemented kind, by name. */
 export const ASSET_KIND_MODULES: Partial<Readonly<Record<AssetKind, AssetKindModule>>> = {
@@ -14,4 +15,5 @@ export const ASSET_KIND_MODULES: Partial<Readonly<Record<AssetKind, AssetKindMod
   initramfs: initramfsKind,
   iso: isoKind,
   installer: installerKind,
+  uki: ukiKind,
 };
