@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { CachedAsset } from '../cache/asset-cache.js';
 import { FactoryError } from '../errors.js';
 import { FIELD_VERSION_REQUIREMENTS, fieldApplies } from '../profile/applicability.js';
-import type { AssetRequest, BuildRequest } from '../profile/build-request.js';
+import type { AssetKind, AssetRequest, BuildRequest } from '../profile/build-request.js';
 import { normalizeBuildRequest } from '../profile/build-request.js';
 import { buildCmdline } from '../profile/cmdline.js';
 import { deriveQuirks, type Quirks } from '../profile/quirks.js';
@@ -39,6 +39,9 @@ const REQUIREMENT_MESSAGES: Record<string, string> = {
   overlay: 'overlay is not supported for Talos version',
   embeddedMachineConfiguration: 'embedding configuration is not supported for Talos version',
 };
+
+/** Kinds `get` builds today; the others answer 501 NOT_IMPLEMENTED until their builders land. */
+const IMPLEMENTED_KINDS: ReadonlySet<AssetKind> = new Set(['kernel', 'cmdline', 'initramfs']);
 
 /** Builds or fetches assets. */
 export class AssetService {
@@ -75,6 +78,11 @@ export class AssetService {
    */
   #inputs(version: string, arch: AssetRequest['arch'], signal: AbortSignal | undefined) {
     return raceAbort(this.#d.release.inputs(version, arch), signal);
+  }
+
+  /** Whether assets of `kind` can be built today (the wizard shows the others as unavailable). */
+  supports(kind: AssetKind): boolean {
+    return IMPLEMENTED_KINDS.has(kind);
   }
 
   /** Returns the asset for (schematic, version, request), building it on a cache miss. */

@@ -117,6 +117,11 @@ export class FsAssetCache implements AssetCache {
     return this.#bytes;
   }
 
+  /** Keys in the index (cached assets). */
+  get entries(): number {
+    return this.#index.size;
+  }
+
   /** Adds or replaces a key record, keeping blob reference counts and the byte total. */
   #setRecord(key: string, rec: KeyRecord): void {
     this.#deleteRecord(key);
