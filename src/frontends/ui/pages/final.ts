@@ -58,7 +58,7 @@ export function installerReference(
 /** A `<pre>` with a copy button (the button appears only with JavaScript). */
 function copyBlock(id: string, label: string, text: string): SafeHtml {
   return html`<div class="copy-block">
-    <pre id="${id}" tabindex="0" aria-label="${label}"><code>${text}</code></pre>
+    <pre id="${id}" tabindex="0" role="region" aria-label="${label}"><code>${text}</code></pre>
     <button type="button" class="copy secondary" data-copy="${id}" hidden>Copy ${label}</button>
   </div>`;
 }
