@@ -135,7 +135,7 @@ export function renderFinal(v: FinalView): SafeHtml {
     <section aria-labelledby="installer-h">
       <h2 id="installer-h">Installer image</h2>
       <p>For <code>machine.install.image</code> and <code>talosctl upgrade --image</code>:</p>
-      ${copyBlock('installer', 'installer image', ref)}
+      ${copyBlock('installer', 'installer image reference', ref)}
       ${v.installerServed ? undefined : html`<p class="hint">This factory does not serve installer images over its registry frontend yet; the reference is the one it will answer to.</p>`}
     </section>`;
 }
