@@ -9,8 +9,6 @@ import { findPlatform, PLATFORMS, type PlatformSpec } from '../../profile/platfo
 import { deriveQuirks, type Quirks } from '../../profile/quirks.js';
 import { tryParseTalosVersion, versionAtLeast } from '../../profile/version.js';
 import type { ExtensionEntry, OverlayEntry } from '../../release/catalog.js';
-import { parseSchematic } from '../../schematic/index.js';
-import { isFactoryError } from '../../errors.js';
 import {
   DocumentInputError,
   parseMetaLines,
@@ -212,12 +210,10 @@ const CHECKS: Record<Exclude<StepName, 'final'>, Check> = {
           ? { overlay: { image: ctx.board.image, name: ctx.board.name, optionsYaml: s.overlayOptions } }
           : {}),
       };
-      const document = schematicDocument(input);
-      parseSchematic(document); // the user's mistakes show here, on the step that made them
-      ctx.document = document;
+      // Parsed (and rejected, back on this step) by the schematic service when the final page creates it.
+      ctx.document = schematicDocument(input);
     } catch (e) {
       if (e instanceof DocumentInputError) return e.message;
-      if (isFactoryError(e, 'SCHEMATIC_INVALID')) return `The schematic is not valid: ${e.message}`;
       throw e;
     }
     return undefined;

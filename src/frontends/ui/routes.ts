@@ -14,7 +14,7 @@ import { offerFor } from './offer.js';
 import { renderFinal } from './pages/final.js';
 import { renderShell, STEP_LABELS, type PageAssets } from './pages/layout.js';
 import { renderStep } from './pages/steps.js';
-import { parseState, withState, type Params, type WizardState } from './state.js';
+import { parseState, withState, type Params, type StepName, type WizardState } from './state.js';
 import { loadStaticFiles, staticHref, type StaticFile } from './static-files.js';
 
 /** What the wizard needs from the rest of the factory. */
@@ -124,24 +124,34 @@ export function registerUiRoutes(app: FastifyInstance, deps: UiDeps): void {
       reply.code(400);
     }
 
-    if (result.step !== 'final') {
-      const view = renderStep(result.step, ctx);
+    const stepPage = (step: Exclude<StepName, 'final'>, error: string | undefined) => {
+      const view = renderStep(step, ctx);
       return reply.send(
         renderShell({
           ...shell,
           title: view.title,
-          nav: { state, steps: ctx.steps, current: result.step },
-          ...((loadError ?? result.error) ? { error: loadError ?? result.error } : {}),
+          nav: { state, steps: ctx.steps, current: step },
+          ...(error !== undefined ? { error } : {}),
           body: view.body,
         }),
       );
-    }
+    };
+    if (loadError !== undefined) return stepPage(result.step === 'final' ? 'target' : result.step, loadError);
+    if (result.step !== 'final') return stepPage(result.step, result.error);
 
     // The same creation path as POST /schematics: same parser, canonical form, ID and store.
     if (ctx.document === undefined || !ctx.platform || !ctx.arch || !ctx.quirks || !ctx.versionTag) {
       throw new FactoryError('INTERNAL', 'wizard flow ended without a document');
     }
-    const created = await deps.schematics.create(ctx.document);
+    let created: LoadedSchematic;
+    try {
+      created = await deps.schematics.create(ctx.document);
+    } catch (e) {
+      // The user's mistake (overlay options, odd arguments) shows on the step that made it.
+      if (!isFactoryError(e, 'SCHEMATIC_INVALID')) throw e;
+      reply.code(400);
+      return stepPage('customize', `The schematic is not valid: ${e.message}`);
+    }
     const offer = offerFor({
       platform: ctx.platform,
       arch: ctx.arch,
