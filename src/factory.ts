@@ -31,8 +31,8 @@ import { factoryVersion } from './version.js';
 import type { Logger } from './util/logger.js';
 import { registerUiRoutes } from './frontends/ui/routes.js';
 import { FactoryMetrics } from './metrics/metrics.js';
-import { MetricsContext } from './metrics/request-context.js';
 import { MeteredAssetCache } from './metrics/metered-cache.js';
+import { MeteredAssetService } from './metrics/metered-assets.js';
 import { MeteredImageSource } from './metrics/metered-image-source.js';
 import { registerHttpMetrics } from './metrics/http-hooks.js';
 import { schematicObserver } from './metrics/schematic-observer.js';
@@ -183,7 +183,6 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
           assetCache: () => cacheSize(live.cache),
           schematicCacheSize: () => live.store?.size ?? 0,
         });
-  const metricsContext = new MetricsContext();
   const metered = <T>(component: T, wrap: (c: T, m: FactoryMetrics) => T): T =>
     metrics ? wrap(component, metrics) : component;
 
@@ -207,7 +206,7 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
   const schematics = new SchematicService(store, {
     parsedCapacity: config.schematics.parsedCacheCapacity,
     parsedMaxBytes: config.schematics.cacheMaxBytes,
-    ...(metrics ? { observer: schematicObserver(metrics, metricsContext) } : {}),
+    ...(metrics ? { observer: schematicObserver(metrics) } : {}),
   });
   live.store = store;
 
@@ -228,7 +227,8 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
 
   const baseCache = overrides.assetCache ?? buildAssetCache(config, dataDir, client, log);
   live.cache = baseCache;
-  const cache = metered(baseCache, (c, m) => new MeteredAssetCache(c, m, metricsContext));
+  const meteredCache = metrics ? new MeteredAssetCache(baseCache, metrics) : undefined;
+  const cache = meteredCache ?? baseCache;
   const workRoot = await prepareWorkRoot(join(dataDir, 'work'), log);
   const runner = new BuildRunner({
     cache,
@@ -240,7 +240,7 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
   });
   live.runner = runner;
   const externalURL = externalUrlOf(config);
-  const assets = new AssetService({
+  const assetDeps = {
     release,
     runner,
     schematicExtension: { naming: config.build.schematicExtension, externalURL },
@@ -248,7 +248,11 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
       maxBytes: config.build.maxExtensionBytes,
       maxEntries: config.build.maxExtensionEntries,
     },
-  });
+  };
+  const assets =
+    metrics && meteredCache
+      ? new MeteredAssetService(assetDeps, metrics, meteredCache)
+      : new AssetService(assetDeps);
 
   const app = buildHttpApp({
     version: factoryVersion(),
@@ -258,7 +262,7 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
     allowedOrigins: config.http.allowedOrigins,
     schematics,
     ready: () => ready,
-    hooks: metrics ? [(a) => registerHttpMetrics(a, metrics, metricsContext)] : [],
+    hooks: metrics ? [(a) => registerHttpMetrics(a, metrics)] : [],
     routes: [
       (a) => registerVersionRoutes(a, release),
       (a) => registerImageRoutes(a, { schematics, release, assets }),

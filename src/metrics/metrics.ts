@@ -36,7 +36,7 @@ export class FactoryMetrics {
   readonly assetsCachedBytes: Counter<(typeof ASSET_LABELS)[number]>;
   readonly assetsBuilt: Counter<(typeof ASSET_LABELS)[number]>;
   readonly assetsBuiltBytes: Counter<(typeof ASSET_LABELS)[number]>;
-  readonly assetsCacheErrors: Counter<(typeof ASSET_LABELS)[number]>;
+  readonly assetCacheErrors: Counter<'operation'>;
   readonly buildDuration: Histogram<'output_kind'>;
   readonly extensionHits: Counter<'extension'>;
   readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
@@ -73,14 +73,14 @@ export class FactoryMetrics {
       'Bytes of assets built and cached',
       ASSET_LABELS,
     );
-    this.assetsCacheErrors = counter(
-      'image_factory_assets_cached_errors_total',
-      'Asset cache reads or writes that failed',
-      ASSET_LABELS,
+    this.assetCacheErrors = counter(
+      'image_factory_asset_cache_errors_total',
+      'Asset cache operations (get, put) that failed',
+      ['operation'],
     );
     this.buildDuration = new Histogram({
       name: 'image_factory_asset_build_duration_seconds',
-      help: 'From the cache miss to the cached asset (queue wait included), per asset kind',
+      help: 'From the cache miss to the stored asset (queue wait included), per asset kind',
       labelNames: ['output_kind'],
       buckets: [0.1, 0.5, 1, 5, 10, 60, 180, 600],
       registers,

@@ -35,6 +35,22 @@ function parseExposition(text: string): { samples: Sample[]; types: Map<string, 
   return { samples, types };
 }
 
+/**
+ * Scrapes until `ready` holds (bounded): a response's duration is recorded when the server has
+ * flushed it, which may be just after this process's client has read it.
+ */
+async function settle(
+  scrape: () => Promise<{ samples: Sample[] }>,
+  ready: (s: Sample[]) => boolean,
+): Promise<Sample[]> {
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    const { samples } = await scrape();
+    if (ready(samples) || Date.now() > deadline) return samples;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** Sum of the samples of `name` whose labels include `labels`. */
 function valueOf(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
   return samples
@@ -80,7 +96,7 @@ describe('metrics', { timeout: 180_000 }, () => {
       image_factory_assets_cached_bytes_total: 'counter',
       image_factory_assets_built_total: 'counter',
       image_factory_assets_built_bytes_total: 'counter',
-      image_factory_assets_cached_errors_total: 'counter',
+      image_factory_asset_cache_errors_total: 'counter',
       image_factory_asset_build_duration_seconds: 'histogram',
       image_factory_asset_builds_total: 'counter',
       image_factory_asset_build_failures_total: 'counter',
@@ -116,7 +132,8 @@ describe('metrics', { timeout: 180_000 }, () => {
     assert.equal(initramfs.status, 200);
     assert.equal((await req('/no/such/route')).status, 404);
 
-    const after = (await scrape()).samples;
+    const requests = (s: Sample[]) => valueOf(s, 'image_factory_http_request_duration_seconds_count');
+    const after = await settle(scrape, (s) => requests(s) - requests(before) >= 7);
     const delta = (name: string, labels: Record<string, string> = {}) =>
       valueOf(after, name, labels) - valueOf(before, name, labels);
     assert.equal(delta('image_factory_schematic_create_total'), 1);
@@ -185,7 +202,8 @@ describe('metrics', { timeout: 180_000 }, () => {
     assert.equal((await req(`/image/${id}/v1.10.6/initramfs-amd64.xz`)).status, 400);
     assert.equal((await req(`/image/${id}/v1.10.6/metal-amd64.iso`)).status, 501);
     assert.equal((await req('/?target=metal&version=1.10.6&arch=amd64&step=final')).status, 200);
-    const after = (await scrape()).samples;
+    const requests = (s: Sample[]) => valueOf(s, 'image_factory_http_request_duration_seconds_count');
+    const after = await settle(scrape, (s) => requests(s) - requests(before) >= 4);
     const delta = (name: string, labels: Record<string, string> = {}) =>
       valueOf(after, name, labels) - valueOf(before, name, labels);
     assert.equal(delta('image_factory_asset_builds_total'), 0);
