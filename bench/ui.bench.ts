@@ -10,11 +10,15 @@
  *    cached asset, so the per-request cost dominates) on a factory with metrics and on one with
  *    `metrics.listen` empty; BENCH_ROUNDS (3) rounds in rotating order, medians. Goal ≥ 0.95×.
  *    Requests per second move with whatever else the shared machine runs; the server's CPU time
- *    per request (from /proc) is the steadier figure and is printed beside it.
+ *    per request (from /proc) is the steadier figure and is printed beside it, and so is the
+ *    CPU per request of the same route through `inject()` on two in-process factories (no
+ *    sockets, no load generator competing for the cores), best of BENCH_INJECT_ROUNDS (8) after two warm-up rounds (the JIT).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { validateConfig } from '../src/config/load.js';
+import { createFactory, type Factory } from '../src/factory.js';
 import { fixtureReleases } from '../test/helpers/fixture-factory.js';
 import { startFactoryProcess, type FactoryProcess } from './lib/factory-process.js';
 import { cpuMs } from './lib/cpu.js';
@@ -24,6 +28,8 @@ import { envNumber, figureLine, median } from './lib/report.js';
 const SECONDS = envNumber('BENCH_SECONDS', 5);
 const ROUNDS = envNumber('BENCH_ROUNDS', 3);
 const VERSION = process.env.BENCH_VERSION ?? 'v1.10.6';
+const INJECT_ROUNDS = envNumber('BENCH_INJECT_ROUNDS', 8);
+const INJECT_REQUESTS = envNumber('BENCH_INJECT_REQUESTS', 2000);
 
 const fx = await fixtureReleases();
 const dirs: string[] = [];
@@ -115,6 +121,51 @@ try {
       1,
     ) + ` (≤ 1.05× is the same goal)`,
   );
+  // 3. The same route in-process: CPU per request through inject(), best of several rounds.
+  const inProcess = async (metrics: boolean): Promise<Factory> => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'if-bench-ui-'));
+    dirs.push(dataDir);
+    return createFactory(
+      validateConfig({
+        dataDir,
+        log: { level: 'silent' },
+        http: { listen: '127.0.0.1:0' },
+        artifacts: { source: 'oci-layout', layoutDir: fx.root },
+        metrics: { listen: metrics ? '127.0.0.1:0' : '' },
+      }),
+    );
+  };
+  const pair = [await inProcess(true), await inProcess(false)];
+  try {
+    for (const f of pair) {
+      await f.app.inject({ url: walk[5]! });
+      if ((await f.app.inject({ url: asset })).statusCode !== 200) throw new Error('in-process asset route');
+    }
+    const best = [Infinity, Infinity];
+    for (let r = -2; r < INJECT_ROUNDS; r++) {
+      for (const i of r % 2 === 0 ? [0, 1] : [1, 0]) {
+        // Rotating order: neither factory always runs on the warmer (or busier) side.
+        const f = pair[i]!;
+        const c0 = process.cpuUsage();
+        for (let n = 0; n < INJECT_REQUESTS; n += 50) {
+          await Promise.all(Array.from({ length: 50 }, () => f.app.inject({ url: asset })));
+        }
+        const c = process.cpuUsage(c0);
+        if (r >= 0) best[i] = Math.min(best[i]!, (c.user + c.system) / INJECT_REQUESTS);
+      }
+    }
+    console.log(
+      figureLine(
+        `  in-process (inject) CPU per request with metrics, best of ${INJECT_ROUNDS}`,
+        best[0]!,
+        best[1]!,
+        'µs',
+        1,
+      ),
+    );
+  } finally {
+    for (const f of pair) await f.close();
+  }
   console.log(
     `  errors + non-2xx over all runs: ${bad + get.errors + mix.errors + mix.non2xx + ext.non2xx + fin.non2xx}`,
   );
