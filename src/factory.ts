@@ -303,7 +303,13 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
       const { host, port } = splitListen(config.http.listen);
       if (metrics && !metricsServer) {
         const m = splitListen(config.metrics.listen);
-        metricsServer = await startMetricsServer(metrics, m.host, m.port);
+        metricsServer = await startMetricsServer(metrics, m.host, m.port).catch((e: unknown) => {
+          throw new FactoryError(
+            'CONFIG_INVALID',
+            `config key "metrics.listen": cannot listen on ${config.metrics.listen}: ${(e as Error).message}`,
+            { cause: e },
+          );
+        });
       }
       await app.listen({ host, port });
       const addr = app.server.address();

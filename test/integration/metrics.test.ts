@@ -5,6 +5,7 @@
  * Each factory has its own registry; an empty `metrics.listen` disables metrics.
  */
 import assert from 'node:assert/strict';
+import { createServer, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { validateConfig } from '../../src/config/load.js';
 import type { TestFactory } from '../helpers/factory.js';
@@ -248,6 +249,22 @@ describe('metrics configuration', () => {
     } finally {
       await a.cleanup();
       await b.cleanup();
+    }
+  });
+
+  it('a metrics address in use stops start-up naming the key', async () => {
+    const busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', () => r()));
+    const port = (busy.address() as AddressInfo).port;
+    const t = await makeTestFactory({ metrics: { listen: `127.0.0.1:${port}` } });
+    try {
+      await assert.rejects(
+        t.factory.listen(),
+        /config key "metrics\.listen": cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE/,
+      );
+    } finally {
+      await t.cleanup();
+      busy.close();
     }
   });
 
