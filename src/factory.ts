@@ -278,7 +278,7 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
         registerUiRoutes(a, {
           schematics,
           release,
-          supports: (kind) => assets.supports(kind),
+          supports: (kind) => assets.implementedKinds().has(kind),
           externalURL,
           externalPXEURL: config.http.externalPXEURL ?? externalURL,
           installerServed: false, // no OCI registry frontend yet

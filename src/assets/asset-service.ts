@@ -80,9 +80,9 @@ export class AssetService {
     return raceAbort(this.#d.release.inputs(version, arch), signal);
   }
 
-  /** Whether assets of `kind` can be built today (the wizard shows the others as unavailable). */
-  supports(kind: AssetKind): boolean {
-    return IMPLEMENTED_KINDS.has(kind);
+  /** The kinds that have a builder (the others answer 501; the wizard shows them as unavailable). */
+  implementedKinds(): ReadonlySet<AssetKind> {
+    return IMPLEMENTED_KINDS;
   }
 
   /** Returns the asset for (schematic, version, request), building it on a cache miss. */

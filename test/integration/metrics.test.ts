@@ -194,14 +194,14 @@ describe('metrics', { timeout: 180_000 }, () => {
 
   it('requests that fail before a build count no build and no extension hit; the wizard is measured per route', async () => {
     const before = (await scrape()).samples;
-    // A schematic whose extension the catalog lacks: 400 before any build; a 501 kind: no build either.
+    // A schematic whose extension the catalog lacks: 400 before any build; a bad path: no build either.
     const bad = await req('/schematics', {
       method: 'POST',
       body: 'customization: {systemExtensions: {officialExtensions: [siderolabs/nope]}}',
     });
     const { id } = JSON.parse(bad.body.toString()) as { id: string };
     assert.equal((await req(`/image/${id}/v1.10.6/initramfs-amd64.xz`)).status, 400);
-    assert.equal((await req(`/image/${id}/v1.10.6/metal-amd64.iso`)).status, 501);
+    assert.equal((await req(`/image/${id}/v1.10.6/metal-amd64.ssd`)).status, 400);
     assert.equal((await req('/?target=metal&version=1.10.6&arch=amd64&step=final')).status, 200);
     const requests = (s: Sample[]) => valueOf(s, 'image_factory_http_request_duration_seconds_count');
     const after = await settle(scrape, (s) => requests(s) - requests(before) >= 4);
@@ -216,14 +216,36 @@ describe('metrics', { timeout: 180_000 }, () => {
     assert.equal(
       delta('image_factory_http_request_duration_seconds_count', {
         route: '/image/:schematic/:version/:path',
-        status_code: '501',
+        status_code: '400',
       }),
-      1,
+      2,
     );
     assert.equal(
       delta('image_factory_http_request_duration_seconds_count', { route: '/', status_code: '200' }),
       1,
     );
+  });
+
+  it('concurrent requests for one fresh asset: one build counted, the waiters are neither builds nor hits', async () => {
+    const created = await req('/schematics', {
+      method: 'POST',
+      body: 'customization: {extraKernelArgs: [if.metrics=join]}',
+    });
+    const { id } = JSON.parse(created.body.toString()) as { id: string };
+    const before = (await scrape()).samples;
+    const results = await Promise.all(
+      Array.from({ length: 4 }, () => req(`/image/${id}/v1.8.3/initramfs-amd64.xz`)),
+    );
+    assert.deepEqual(
+      results.map((r) => r.status),
+      [200, 200, 200, 200],
+    );
+    const after = (await scrape()).samples;
+    // An initramfs build takes long enough (hundreds of ms) that all four join it.
+    const labels = { talos_version: 'v1.8.3', output_kind: 'initramfs', arch: 'amd64' };
+    const delta = (name: string) => valueOf(after, name, labels) - valueOf(before, name, labels);
+    assert.equal(delta('image_factory_assets_built_total'), 1);
+    assert.equal(delta('image_factory_assets_delivered_cached_total'), 0);
   });
 
   it('the listener serves only /metrics', async () => {

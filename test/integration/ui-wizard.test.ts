@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { CONTENT_SECURITY_POLICY } from '../../src/frontends/ui/routes.js';
+import { parseAssetPath } from '../../src/profile/path.js';
 import type { TestFactory } from '../helpers/factory.js';
 import { makeFixtureFactory } from '../helpers/fixture-factory.js';
 
@@ -125,12 +126,27 @@ describe('web wizard', { timeout: 180_000 }, () => {
     const cmdline = await get(local(image('cmdline-metal-amd64')));
     assert.match(cmdline.body, / nolapic$/);
 
-    // Unavailable kinds are listed, never linked, and really answer 501.
+    // Every asset metal offers is listed; those whose kind has no builder (yet) are never links
+    // and really answer 501; the others are links. (Which is which moves as builders land.)
+    const listed = [...body.matchAll(/<li data-asset-path="([^"]+)"/g)].map((m) => m[1]!);
+    assert.deepEqual(listed.sort(), [
+      'cmdline-metal-amd64',
+      'initramfs-amd64.xz',
+      'kernel-amd64',
+      'metal-amd64-uki.efi',
+      'metal-amd64.iso',
+      'metal-amd64.raw.zst',
+    ]);
     const off = [...body.matchAll(/<li data-asset-path="([^"]+)" class="off">/g)].map((m) => m[1]!);
-    assert.deepEqual(off.sort(), ['metal-amd64-uki.efi', 'metal-amd64.iso', 'metal-amd64.raw.zst']);
-    for (const f of off) {
-      assert.ok(!links.some((l) => l.includes(f)), `${f} is not a link`);
-      await get(`/image/${id}/v1.10.6/${f}`, 501);
+    for (const f of listed) {
+      const built = t.factory.assets.implementedKinds().has(parseAssetPath(f).kind);
+      assert.equal(
+        off.includes(f),
+        !built,
+        `${f}: shown as unavailable exactly when its kind has no builder`,
+      );
+      assert.equal(links.includes(image(f)), built, `${f}: linked exactly when it can be built`);
+      if (!built) await get(`/image/${id}/v1.10.6/${f}`, 501);
     }
 
     // PXE: the script URL on the PXE base, and the snippet chain-loads it.
@@ -155,18 +171,19 @@ describe('web wizard', { timeout: 180_000 }, () => {
     const sb = await page(
       wizardUrl({ target: 'metal', version: '1.10.6', arch: 'amd64', secureboot: 'true', step: 'final' }),
     );
-    assert.match(sb, /data-asset-path="metal-amd64-secureboot-uki\.efi" class="off"/);
+    assert.match(sb, /data-asset-path="metal-amd64-secureboot-uki\.efi"/);
     assert.match(sb, /installer-secureboot\//);
-    assert.match(
-      flat(sb),
-      /metal-amd64-secureboot<\/code> <span class="unavailable">/,
+    // The secure-boot PXE script boots the UKI: it is offered exactly when UKIs can be built.
+    assert.equal(
+      /metal-amd64-secureboot<\/code> <span class="unavailable">/.test(flat(sb)),
+      !t.factory.assets.implementedKinds().has('uki'),
       'the SB PXE script needs the UKI',
     );
 
     const aws = await page(
       wizardUrl({ target: 'cloud', version: '1.10.6', platform: 'aws', arch: 'arm64', step: 'final' }),
     );
-    assert.match(aws, /data-asset-path="aws-arm64\.raw\.xz" class="off"/);
+    assert.match(aws, /data-asset-path="aws-arm64\.raw\.xz"/);
     assert.doesNotMatch(aws, /PXE boot/);
     assert.match(aws, /aws-installer\//);
 
@@ -185,7 +202,7 @@ describe('web wizard', { timeout: 180_000 }, () => {
       'overlay:\n  image: siderolabs/sbc-fixture\n  name: fixture-board\n  options: {greeting: hi, n: 3}\n',
     );
     assert.match(sbc, new RegExp(`id="schematic-id">${id}<`));
-    assert.match(sbc, /data-asset-path="metal-arm64\.raw\.xz" class="off"/);
+    assert.match(sbc, /data-asset-path="metal-arm64\.raw\.xz"/);
   });
 
   it('invalid or missing choices: the step that made them, with a 400 naming the problem (escaped)', async () => {
