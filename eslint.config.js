@@ -14,6 +14,14 @@ export default tseslint.config(
     },
   },
   {
+    // The wizard's progressive-enhancement script runs in browsers.
+    files: ['src/frontends/ui/static/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: { document: 'readonly', navigator: 'readonly', setTimeout: 'readonly' },
+    },
+  },
+  {
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
   },

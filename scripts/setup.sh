@@ -14,9 +14,11 @@ runtime_pkgs=(squashfs-tools cpio xz-utils zstd kmod xorriso mtools dosfstools q
 # and benchmark against nginx with wrk. Secure Boot tests verify signatures with sbverify
 # (sbsigntool) and osslsigncode (≥ 2.6 needed: bookworm's 2.5 rejects every PE signature here; the
 # machine image carries 2.9 from backports), compare .auth files with efitools, read UKIs back with
-# binutils objcopy, derive PCR vectors with python3 and build ESP test disks with sfdisk (fdisk).
+# binutils objcopy, derive PCR vectors with python3 and build ESP test disks with sfdisk (fdisk
+  chromium).
 test_pkgs=(docker-registry skopeo qemu-system-x86 qemu-system-arm ovmf ipxe-qemu busybox-static apache2-utils openssl nginx-light wrk
-  sbsigntool osslsigncode efitools binutils python3 fdisk)
+  sbsigntool osslsigncode efitools binutils python3 fdisk
+  chromium)
 
 pkgs=("${runtime_pkgs[@]}")
 [ "$mode" = "--test" ] && pkgs+=("${test_pkgs[@]}")

@@ -37,6 +37,14 @@ import { registerRegistryRoutes } from './frontends/registry/routes.js';
 import { loadSigningKey } from './frontends/registry/signing-key.js';
 import { SourceProxy } from './frontends/registry/source-proxy.js';
 import { RegistryStore } from './frontends/registry/store.js';
+import { registerUiRoutes } from './frontends/ui/routes.js';
+import { FactoryMetrics } from './metrics/metrics.js';
+import { MeteredAssetCache } from './metrics/metered-cache.js';
+import { MeteredAssetService } from './metrics/metered-assets.js';
+import { MeteredImageSource } from './metrics/metered-image-source.js';
+import { registerHttpMetrics } from './metrics/http-hooks.js';
+import { schematicObserver } from './metrics/schematic-observer.js';
+import { startMetricsServer, type MetricsServer } from './metrics/server.js';
 
 /** A built factory: the HTTP app plus lifecycle. */
 export interface Factory {
@@ -48,8 +56,13 @@ export interface Factory {
   readonly runner: BuildRunner;
   /** The registry frontend's installer images (stats for tests and metrics). */
   readonly installers: InstallerImages;
-  /** Starts listening on `config.http.listen`; returns the bound address (port 0 → actual port). */
-  listen(): Promise<{ host: string; port: number; url: string }>;
+  /** Prometheus metrics; undefined when `metrics.listen` is empty. */
+  readonly metrics: FactoryMetrics | undefined;
+  /**
+   * Starts listening on `config.http.listen` (and the metrics listener on `metrics.listen`);
+   * returns the bound addresses (port 0 → actual port).
+   */
+  listen(): Promise<{ host: string; port: number; url: string; metricsUrl?: string }>;
   close(): Promise<void>;
 }
 
@@ -161,10 +174,30 @@ function splitListen(listen: string): { host: string; port: number } {
   return { host: host === '' ? '0.0.0.0' : host, port: Number(listen.slice(i + 1)) };
 }
 
+/** Size figures of the asset cache implementations that keep them. */
+function cacheSize(cache: AssetCache | undefined): { bytes?: number; entries?: number } {
+  if (cache instanceof FsAssetCache) return { bytes: cache.usedBytes, entries: cache.entries };
+  if (cache instanceof RegistryAssetCache) return { bytes: cache.spoolBytes };
+  return {};
+}
+
 /** Builds the whole factory from configuration. */
 export async function createFactory(config: Config, overrides: FactoryOverrides = {}): Promise<Factory> {
   const dataDir = resolve(config.dataDir);
   let ready = false;
+  // Metrics read live values from components built below (closures, evaluated at scrape time).
+  const live: { runner?: BuildRunner; cache?: AssetCache; store?: CachedSchematicStore } = {};
+  const metrics =
+    config.metrics.listen === ''
+      ? undefined
+      : new FactoryMetrics({
+          buildLoad: () => live.runner?.load ?? { active: 0, waiting: 0 },
+          buildStats: () => live.runner?.stats ?? { builds: 0, failures: 0 },
+          assetCache: () => cacheSize(live.cache),
+          schematicCacheSize: () => live.store?.size ?? 0,
+        });
+  const metered = <T>(component: T, wrap: (c: T, m: FactoryMetrics) => T): T =>
+    metrics ? wrap(component, metrics) : component;
 
   // The app's logger is created by Fastify; stores log through a late-bound adapter to it.
   const sink: { log?: Logger } = {};
@@ -186,10 +219,15 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
   const schematics = new SchematicService(store, {
     parsedCapacity: config.schematics.parsedCacheCapacity,
     parsedMaxBytes: config.schematics.cacheMaxBytes,
+    ...(metrics ? { observer: schematicObserver(metrics) } : {}),
   });
+  live.store = store;
 
   const release = new ReleaseSource({
-    images: overrides.imageSource ?? buildImageSource(config, client),
+    images: metered(
+      overrides.imageSource ?? buildImageSource(config, client),
+      (i, m) => new MeteredImageSource(i, m),
+    ),
     components: config.artifacts.core.components,
     namespace: config.artifacts.core.namespace,
     registry: config.artifacts.core.registry,
@@ -200,7 +238,10 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
     log,
   });
 
-  const cache = overrides.assetCache ?? buildAssetCache(config, dataDir, client, log);
+  const baseCache = overrides.assetCache ?? buildAssetCache(config, dataDir, client, log);
+  live.cache = baseCache;
+  const meteredCache = metrics ? new MeteredAssetCache(baseCache, metrics) : undefined;
+  const cache = meteredCache ?? baseCache;
   const workRoot = await prepareWorkRoot(join(dataDir, 'work'), log);
   const runner = new BuildRunner({
     cache,
@@ -210,8 +251,9 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
     workRoot,
     log,
   });
+  live.runner = runner;
   const externalURL = externalUrlOf(config);
-  const assets = new AssetService({
+  const assetDeps = {
     release,
     runner,
     ...(overrides.kinds ? { kinds: overrides.kinds } : {}),
@@ -220,7 +262,11 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
       maxBytes: config.build.maxExtensionBytes,
       maxEntries: config.build.maxExtensionEntries,
     },
-  });
+  };
+  const assets =
+    metrics && meteredCache
+      ? new MeteredAssetService(assetDeps, metrics, meteredCache)
+      : new AssetService(assetDeps);
 
   const signingKey = await loadSigningKey(
     config.registry.signingKeyPath,
@@ -252,6 +298,7 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
     allowedOrigins: config.http.allowedOrigins,
     schematics,
     ready: () => ready,
+    hooks: metrics ? [(a) => registerHttpMetrics(a, metrics)] : [],
     routes: [
       (a) => registerVersionRoutes(a, release),
       (a) => registerImageRoutes(a, { schematics, release, assets }),
@@ -265,11 +312,22 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
           uefiInitrdArg: config.pxe.uefiInitrdArg,
         }),
       (a) => registerRegistryRoutes(a, { installers, proxy, publicKeyPem: signingKey.publicPem }),
+      (a) =>
+        registerUiRoutes(a, {
+          schematics,
+          release,
+          supports: (kind) => assets.implementedKinds().has(kind),
+          externalURL,
+          externalPXEURL: config.http.externalPXEURL ?? externalURL,
+          installerServed: true,
+          factoryVersion: factoryVersion(),
+        }),
     ],
   });
   sink.log = app.log;
   await app.ready();
   ready = true;
+  let metricsServer: MetricsServer | undefined;
 
   return {
     config,
@@ -279,16 +337,33 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
     assets,
     runner,
     installers,
+    metrics,
     async listen() {
       const { host, port } = splitListen(config.http.listen);
+      if (metrics && !metricsServer) {
+        const m = splitListen(config.metrics.listen);
+        metricsServer = await startMetricsServer(metrics, m.host, m.port).catch((e: unknown) => {
+          throw new FactoryError(
+            'CONFIG_INVALID',
+            `config key "metrics.listen": cannot listen on ${config.metrics.listen}: ${(e as Error).message}`,
+            { cause: e },
+          );
+        });
+      }
       await app.listen({ host, port });
       const addr = app.server.address();
       const bound = typeof addr === 'object' && addr ? addr.port : port;
       const urlHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
-      return { host, port: bound, url: `http://${urlHost}:${bound}` };
+      return {
+        host,
+        port: bound,
+        url: `http://${urlHost}:${bound}`,
+        ...(metricsServer ? { metricsUrl: metricsServer.url } : {}),
+      };
     },
     async close() {
       ready = false;
+      await metricsServer?.close();
       await app.close(); // in-flight requests finish (and with them the builds they wait for)
       runner.close(); // builds whose clients all left are not worth finishing
     },

@@ -24,7 +24,8 @@ export async function startFactoryProcess(env: Record<string, string>): Promise<
     process.execPath,
     [join(repo, 'dist', 'src', 'cli', 'main.js'), 'serve', '--listen', `127.0.0.1:${port}`],
     {
-      env: { ...process.env, ...env },
+      // A free metrics port unless the caller chooses (several factories may run at once).
+      env: { ...process.env, IMAGE_FACTORY__metrics__listen: '127.0.0.1:0', ...env },
       stdio: ['ignore', 'ignore', 'inherit'],
     },
   );

@@ -34,6 +34,7 @@ export interface PlannedAsset {
   readonly request: AssetRequest;
   readonly plan: AssetPlan;
   readonly deps: Readonly<Record<string, PlannedAsset>>;
+  readonly schematic: LoadedSchematic;
   /** Normalised version tag. */
   readonly version: string;
   /** The pinned imager digest, detached from any client (builds outlive their requesters). */
@@ -128,11 +129,16 @@ export class AssetService {
     }
     const depKeys = Object.fromEntries(Object.entries(deps).map(([n, d]) => [n, d.key]));
     const key = cacheKey(module.kind, module.salt, { ...plan.key, deps: depKeys });
-    return { key, request: req, plan, deps, version, pinned };
+    return { key, request: req, plan, deps, schematic: loaded, version, pinned };
   }
 
   /** Returns the asset for a planned request, building it (and what it is made from) on a miss. */
-  async realize(planned: PlannedAsset, signal?: AbortSignal): Promise<CachedAsset> {
+  realize(planned: PlannedAsset, signal?: AbortSignal): Promise<CachedAsset> {
+    return this.#realizeTracked(planned, signal);
+  }
+
+  /** {@link realize} below the public entry: dependencies come through here, not through overrides. */
+  async #realizeTracked(planned: PlannedAsset, signal?: AbortSignal): Promise<CachedAsset> {
     this.#pending.set(planned.key, (this.#pending.get(planned.key) ?? 0) + 1);
     try {
       return await this.#realize(planned, signal);
@@ -148,7 +154,8 @@ export class AssetService {
     const hit = await runner.lookup(planned.key);
     if (hit) return hit;
     const deps: Record<string, CachedAsset> = {};
-    for (const [name, dep] of Object.entries(planned.deps)) deps[name] = await this.realize(dep, signal);
+    for (const [name, dep] of Object.entries(planned.deps))
+      deps[name] = await this.#realizeTracked(dep, signal);
     const { plan, request, version } = planned;
     return runner.get(
       planned.key,

@@ -117,6 +117,11 @@ export class FsAssetCache implements AssetCache {
     return this.#bytes;
   }
 
+  /** Keys in the index (cached assets). */
+  get entries(): number {
+    return this.#index.size;
+  }
+
   /** Adds or replaces a key record, keeping blob reference counts and the byte total. */
   #setRecord(key: string, rec: KeyRecord): void {
     this.#deleteRecord(key);
@@ -148,10 +153,11 @@ export class FsAssetCache implements AssetCache {
       size: rec.size,
       sha256: rec.sha256,
       sha512: rec.sha512,
-      // 1 MiB reads: the default 64 KiB chunks double the CPU per byte served (bench/download).
+      // 1 MiB reads: the default 64 KiB chunks double the CPU per byte served (bench/download);
+      // but never a buffer larger than what is read (a 1 MiB allocation per small asset is GC work).
       open: async (range?: { start: number; end: number }): Promise<Readable> =>
         createReadStream(path, {
-          highWaterMark: READ_CHUNK,
+          highWaterMark: Math.max(1, Math.min(READ_CHUNK, range ? range.end - range.start + 1 : rec.size)),
           ...(range ? { start: range.start, end: range.end } : {}),
         }),
     };

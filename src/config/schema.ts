@@ -44,16 +44,16 @@ const duration = (def: string) =>
       return n;
     });
 
-const listen = z
-  .string()
-  .default('127.0.0.1:8080')
-  .refine(
-    (s) =>
-      /^(\[[0-9a-fA-F:.]+\]|[^:\s[\]]*):\d{1,5}$/.test(s) && Number(s.slice(s.lastIndexOf(':') + 1)) <= 65535,
-    {
-      message: 'expected HOST:PORT (e.g. 127.0.0.1:8080, [::1]:8080, 0.0.0.0:80)',
-    },
+/** `HOST:PORT` with an IPv6 host in brackets. */
+function isListenAddress(s: string): boolean {
+  return (
+    /^(\[[0-9a-fA-F:.]+\]|[^:\s[\]]*):\d{1,5}$/.test(s) && Number(s.slice(s.lastIndexOf(':') + 1)) <= 65535
   );
+}
+
+const listen = z.string().default('127.0.0.1:8080').refine(isListenAddress, {
+  message: 'expected HOST:PORT (e.g. 127.0.0.1:8080, [::1]:8080, 0.0.0.0:80)',
+});
 
 const httpUrl = z.string().refine((s) => {
   try {
@@ -171,6 +171,17 @@ export const configSchema = z
         store: z.enum(['filesystem', 'registry']).default('filesystem'),
         maxBytes: size('20GiB'),
         registry: registryRepo('ghcr.io', 'siderolabs/image-factory', 'cache'),
+      })
+      .prefault({}),
+    metrics: z
+      .strictObject({
+        /** Prometheus `/metrics` listener, apart from the API; empty disables metrics. */
+        listen: z
+          .string()
+          .default('127.0.0.1:2122')
+          .refine((s) => s === '' || isListenAddress(s), {
+            message: 'expected HOST:PORT (e.g. 127.0.0.1:2122), or empty to disable metrics',
+          }),
       })
       .prefault({}),
   })

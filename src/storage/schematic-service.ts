@@ -14,6 +14,12 @@ export interface LoadedSchematic {
   schematic: Schematic;
 }
 
+/** Told about every load and creation (metrics). */
+export interface SchematicObserver {
+  loaded?(schematic: LoadedSchematic): void;
+  created?(schematic: LoadedSchematic, isNew: boolean): void;
+}
+
 /** Creates and loads schematics through a store. */
 export class SchematicService {
   readonly #store: SchematicStore;
@@ -22,11 +28,16 @@ export class SchematicService {
   readonly #parsedCapacity: number;
   readonly #parsedMaxBytes: number;
   #parsedBytes = 0;
+  readonly #observer: SchematicObserver;
   /** Request-body hash → ID: clients re-POST the same documents, and parsing dominates a POST. */
   readonly #bodies = new Map<string, string>();
 
-  constructor(store: SchematicStore, options: { parsedCapacity?: number; parsedMaxBytes?: number } = {}) {
+  constructor(
+    store: SchematicStore,
+    options: { parsedCapacity?: number; parsedMaxBytes?: number; observer?: SchematicObserver } = {},
+  ) {
     this.#store = store;
+    this.#observer = options.observer ?? {};
     this.#parsedCapacity = options.parsedCapacity ?? 10_000;
     this.#parsedMaxBytes = options.parsedMaxBytes ?? 64 * 1024 * 1024;
   }
@@ -49,7 +60,10 @@ export class SchematicService {
     const bodyKey = createHash('sha256').update(body).digest('hex');
     const knownId = this.#bodies.get(bodyKey);
     const known = knownId === undefined ? undefined : this.#parsed.get(knownId);
-    if (known && (await this.#store.has(known.id))) return { ...known, created: false };
+    if (known && (await this.#store.has(known.id))) {
+      this.#observer.created?.(known, false);
+      return { ...known, created: false };
+    }
     const { schematic, canonical, id } = createSchematic(body);
     this.#bodies.set(bodyKey, id);
     if (this.#bodies.size > this.#parsedCapacity) {
@@ -58,19 +72,25 @@ export class SchematicService {
     }
     const existed = await this.#store.has(id);
     if (!existed) await this.#store.put(id, Buffer.from(canonical, 'utf8'));
-    this.#remember({ id, canonical, schematic });
-    return { id, canonical, schematic, created: !existed };
+    const loaded = { id, canonical, schematic };
+    this.#remember(loaded);
+    this.#observer.created?.(loaded, !existed);
+    return { ...loaded, created: !existed };
   }
 
   /** Loads a schematic by ID; SCHEMATIC_NOT_FOUND for unknown or malformed IDs. */
   async load(id: string): Promise<LoadedSchematic> {
     const hit = this.#parsed.get(id);
-    if (hit) return hit;
+    if (hit) {
+      this.#observer.loaded?.(hit);
+      return hit;
+    }
     const bytes = isSchematicId(id) ? await this.#store.get(id) : undefined;
     if (!bytes) throw new FactoryError('SCHEMATIC_NOT_FOUND', `schematic ID "${id}" not found`);
     const canonical = bytes.toString('utf8');
     const loaded = { id, canonical, schematic: parseSchematic(canonical) };
     this.#remember(loaded);
+    this.#observer.loaded?.(loaded);
     return loaded;
   }
 }

@@ -26,6 +26,8 @@ export async function makeTestFactory(
     dataDir,
     log: { level: 'silent', ...config.log },
     http: { listen: '127.0.0.1:0', ...config.http },
+    // Metrics on (so every test exercises the hooks), on a free port: tests run side by side.
+    metrics: { listen: '127.0.0.1:0', ...config.metrics },
   });
   const factory = await createFactory(cfg, overrides);
   return {

@@ -49,6 +49,79 @@ const schematicBody = {
   },
 };
 
+const html = (description: string): Json => ({
+  description,
+  content: { 'text/html': { schema: { type: 'string' } } },
+});
+
+const query = (name: string, description: string, extra: Json = {}): Json => ({
+  name,
+  in: 'query',
+  description,
+  schema: { type: 'string' },
+  ...extra,
+});
+
+/** The web wizard (`src/frontends/ui`): HTML pages whose state is in the query string. */
+function uiPaths(): Json {
+  return {
+    '/': {
+      get: {
+        summary:
+          'The web wizard: every step is this page; the final step (`step=final`) creates the schematic like POST /schematics and lists its links',
+        parameters: [
+          query('step', 'Step to show', {
+            schema: {
+              type: 'string',
+              enum: ['target', 'version', 'platform', 'board', 'arch', 'extensions', 'customize', 'final'],
+            },
+          }),
+          query('target', 'metal, cloud or sbc'),
+          query('version', 'Talos version (without the leading v)', { example: '1.10.6' }),
+          query('platform', 'Cloud platform (target cloud)'),
+          query('board', 'Overlay name (target sbc)'),
+          query('arch', 'amd64 or arm64'),
+          query('secureboot', 'true for Secure Boot assets'),
+          {
+            name: 'extensions',
+            in: 'query',
+            description: 'Official extension names (repeated)',
+            schema: { type: 'array', items: { type: 'string' } },
+            style: 'form',
+            explode: true,
+          },
+          query('cmdline', 'Extra kernel arguments, space-separated'),
+          query('bootloader', 'auto, dual-boot, sd-boot or grub (Talos ≥ 1.12)'),
+          query('overlay-options', 'Overlay options as YAML (target sbc)'),
+          query('meta', 'META values, one KEY=VALUE per line'),
+          query('q', 'Extension search text'),
+          query('schematic-id', 'Pre-fill the wizard from an existing schematic'),
+        ],
+        responses: {
+          '200': html('A wizard page'),
+          '400': html('The page of the first step whose choice is invalid, with the reason'),
+          '404': html('The first step, saying the schematic-id is unknown'),
+          ...errors(502, 504),
+        },
+      },
+    },
+    '/ui/static/{file}': {
+      get: {
+        summary: "The wizard's stylesheet, script and icon (immutable when `v` is the content hash)",
+        parameters: [
+          param('file', 'wizard.css, wizard.js or favicon.svg', 'wizard.css'),
+          query('v', 'Content hash, as the pages link it'),
+        ],
+        responses: {
+          '200': { description: 'The file' },
+          '304': { description: 'Not modified (If-None-Match matched)' },
+          ...errors(404),
+        },
+      },
+    },
+  };
+}
+
 /** Builds the OpenAPI document for a factory of `version`. */
 export function openApiDocument(version: string): Json {
   return {
@@ -219,6 +292,7 @@ export function openApiDocument(version: string): Json {
           responses: { '200': text('iPXE script'), ...errors(400, 404, 502) },
         },
       },
+      ...uiPaths(),
       '/openapi.json': {
         get: { summary: 'This document', responses: { '200': json('OpenAPI 3.1', { type: 'object' }) } },
       },

@@ -22,6 +22,8 @@ export interface HttpDeps {
   allowedOrigins: readonly string[];
   schematics: SchematicService;
   ready: () => boolean;
+  /** Global hooks (metrics) added before any route, so they see every request. */
+  hooks?: ReadonlyArray<(app: FastifyInstance) => void>;
   /** Extra route registrations (release, image, pxe frontends) added by the composition root. */
   routes?: ReadonlyArray<(app: FastifyInstance) => void>;
 }
@@ -55,6 +57,7 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
     reply.header('X-Request-ID', request.id);
   });
   registerCors(app, deps.allowedOrigins);
+  for (const add of deps.hooks ?? []) add(app);
 
   app.setErrorHandler((err, request, reply) => sendError(err, request, reply));
   app.setNotFoundHandler((request, reply) =>
