@@ -10,6 +10,7 @@ import { registerVersionRoutes } from './frontends/http/routes/versions.js';
 import { registerImageRoutes } from './frontends/http/routes/image.js';
 import { registerPxeRoutes } from './frontends/http/routes/pxe.js';
 import { registerStatusRoutes } from './frontends/http/routes/status.js';
+import { registerSecureBootRoutes } from './frontends/http/routes/secureboot.js';
 import { AssetService, type AssetServiceDeps } from './assets/asset-service.js';
 import { BuildRunner, removeTree } from './assets/build-runner.js';
 import { FsAssetCache } from './cache/fs-cache.js';
@@ -29,6 +30,7 @@ import { RegistryAssetCache } from './cache/registry-cache.js';
 import { SchematicService } from './storage/schematic-service.js';
 import type { SchematicStore } from './storage/schematic-store.js';
 import { factoryVersion } from './version.js';
+import { loadSecureBootMaterial } from './secureboot/material.js';
 import type { Logger } from './util/logger.js';
 import { ExternalBacking } from './frontends/registry/external-backing.js';
 import { InstallerImages } from './frontends/registry/installer-images.js';
@@ -253,9 +255,12 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
   });
   live.runner = runner;
   const externalURL = externalUrlOf(config);
+  // Key problems stop start-up with a message naming the config key (never the key itself).
+  const secureBoot = await loadSecureBootMaterial(config.secureBoot, dataDir);
   const assetDeps = {
     release,
     runner,
+    ...(secureBoot ? { secureBoot } : {}),
     ...(overrides.kinds ? { kinds: overrides.kinds } : {}),
     schematicExtension: { naming: config.build.schematicExtension, externalURL },
     extensionLimits: {
@@ -303,6 +308,7 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
       (a) => registerVersionRoutes(a, release),
       (a) => registerImageRoutes(a, { schematics, release, assets }),
       (a) => registerStatusRoutes(a, { schematics, release, assets }),
+      (a) => registerSecureBootRoutes(a, secureBoot?.signer.certificatePem),
       (a) =>
         registerPxeRoutes(a, {
           schematics,

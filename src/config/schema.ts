@@ -173,6 +173,20 @@ export const configSchema = z
         registry: registryRepo('ghcr.io', 'siderolabs/image-factory', 'cache'),
       })
       .prefault({}),
+    /** Secure Boot signing; absent (or no key and no `generate`) → `-secureboot` requests answer 400. */
+    secureBoot: z
+      .strictObject({
+        /** UKI / systemd-boot Authenticode key and its certificate (PEM), also signing PK/KEK/db. */
+        signingKeyPath: z.string().min(1).optional(),
+        signingCertPath: z.string().min(1).optional(),
+        signingKeyPassword: z.string().optional(),
+        /** RSA key signing the PCR 11 policy (`.pcrsig`); default: the signing key. */
+        pcrKeyPath: z.string().min(1).optional(),
+        pcrKeyPassword: z.string().optional(),
+        /** Without key paths: generate a key pair once and keep it under `<dataDir>/secureboot/`. */
+        generate: z.boolean().default(false),
+      })
+      .optional(),
     metrics: z
       .strictObject({
         /** Prometheus `/metrics` listener, apart from the API; empty disables metrics. */

@@ -293,6 +293,18 @@ export function openApiDocument(version: string): Json {
         },
       },
       ...uiPaths(),
+      '/secureboot/signing-cert.pem': {
+        get: {
+          summary: 'The Secure Boot signing certificate (UKIs, systemd-boot, PK/KEK/db)',
+          responses: {
+            '200': {
+              description: 'PEM certificate',
+              content: { 'application/x-pem-file': { schema: { type: 'string' } } },
+            },
+            ...errors(404),
+          },
+        },
+      },
       '/openapi.json': {
         get: { summary: 'This document', responses: { '200': json('OpenAPI 3.1', { type: 'object' }) } },
       },
