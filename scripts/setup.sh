@@ -7,12 +7,15 @@ cd "$(dirname "$0")/.."
 
 mode="${1:---runtime}"
 
-# Tools the builders call (mksquashfs, cpio, xz, zstd, depmod, ISO/disk tools) and what the demo
-# release build uses (apt-get download + dpkg-deb, which every Debian has).
-runtime_pkgs=(squashfs-tools cpio xz-utils zstd kmod xorriso mtools dosfstools qemu-utils ca-certificates)
+# Tools the builders call (mksquashfs, cpio, xz, zstd, depmod, ISO/disk tools: mkfs.xfs, GRUB
+# images for BIOS and x86_64 EFI, pigz for .gz/.tar.gz) and what the demo release build uses
+# (apt-get download + dpkg-deb, which every Debian has).
+runtime_pkgs=(squashfs-tools cpio xz-utils zstd kmod xorriso mtools dosfstools qemu-utils ca-certificates
+  xfsprogs grub-common grub-pc-bin grub-efi-amd64-bin pigz)
 # Tests also start a real registry, boot QEMU (SeaBIOS, OVMF, iPXE ROMs), copy images with skopeo,
-# and benchmark against nginx with wrk.
-test_pkgs=(docker-registry skopeo qemu-system-x86 qemu-system-arm ovmf ipxe-qemu busybox-static apache2-utils openssl nginx-light wrk)
+# and benchmark against nginx with wrk; disk-image tests check tables with sgdisk/sfdisk/fdisk.
+test_pkgs=(docker-registry skopeo qemu-system-x86 qemu-system-arm ovmf ipxe-qemu busybox-static apache2-utils openssl nginx-light wrk
+  gdisk fdisk)
 
 pkgs=("${runtime_pkgs[@]}")
 [ "$mode" = "--test" ] && pkgs+=("${test_pkgs[@]}")
