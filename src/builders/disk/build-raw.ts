@@ -12,7 +12,7 @@ import type { Arch } from '../../profile/build-request.js';
 import { deriveQuirks, type Quirks } from '../../profile/quirks.js';
 import { parseTalosVersion } from '../../profile/version.js';
 import type { Bootloader, MetaValue } from '../../schematic/types.js';
-import { fat32ClusterSectors } from '../formats/fat32-geometry.js';
+import { espFatGeometry } from '../formats/fat32-geometry.js';
 import { allocateGpt, encodeGpt, partitionExtent, type GptTable, type SectorSize } from '../formats/gpt.js';
 import { patchBootImg, patchCoreImg } from '../formats/grub-boot-sector.js';
 import { labelGuid, TALOS_DISK_GUID_LABEL } from '../formats/guid.js';
@@ -21,6 +21,7 @@ import { setXfsInodeTimes } from '../formats/xfs-inode-times.js';
 import { mcopyTree, mkfsVfat } from '../tools/mkfs-vfat.js';
 import { mkfsXfs } from '../tools/mkfs-xfs.js';
 import { throwIfAborted } from '../tools/run.js';
+import { dataExtents } from '../tools/xfs-io.js';
 import { type EnrollKeys, grubBootTree, grubEspTree, sdBootEspTree } from './esp.js';
 import { renderGrubCfg } from './grub-cfg.js';
 import { buildGrubCoreImage, buildGrubEfiImage, grubBootImgPath, type GrubDirs } from './grub-images.js';
@@ -78,6 +79,8 @@ export interface RawDiskInput {
    * installers write boot firmware into the raw file and return extra ESP files.
    */
   beforeFilesystems?: (ctx: { rawPath: string; table: GptTable }) => Promise<{ espFiles?: FileTree } | void>;
+  /** Called with each step's name and duration (for benchmarks and logs). */
+  onStep?: (step: string, ms: number) => void;
 }
 
 /** What was built. */
@@ -129,6 +132,14 @@ export async function buildRawDiskImage(input: RawDiskInput): Promise<RawDiskRes
   const usesGrub = bootloader !== 'sd-boot';
   const grubBios = usesGrub && input.arch === 'amd64';
   await mkdir(input.workDir, { recursive: true });
+  const timed = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+    const started = performance.now();
+    try {
+      return await fn();
+    } finally {
+      input.onStep?.(name, performance.now() - started);
+    }
+  };
   const work = (name: string): string => path.join(input.workDir, name);
 
   // 1. Sparse raw file with the partition table (and room for an overlay's boot firmware).
@@ -174,20 +185,22 @@ export async function buildRawDiskImage(input: RawDiskInput): Promise<RawDiskRes
         });
       }
       tree = [...tree, ...(extra.espFiles ?? [])];
-      const dir = work('esp-tree');
-      await mkdir(dir);
-      await stageTree(dir, tree, Math.max(epoch, FAT_EPOCH_MIN), `${step}: EFI tree`);
       const file = work('esp.img');
       const { length } = part('EFI');
+      const fat = espFatGeometry(length, sectorSize);
       await mkfsVfat({
         image: file,
         sizeBytes: length,
         label: 'EFI',
+        fatBits: fat.bits,
         sectorSize,
-        clusterSectors: fat32ClusterSectors(length, sectorSize),
+        clusterSectors: fat.clusterSectors,
         step: `${step}: EFI file system`,
         signal: input.signal,
       });
+      const dir = work('esp-tree');
+      await mkdir(dir);
+      await stageTree(dir, tree, Math.max(epoch, FAT_EPOCH_MIN), `${step}: EFI tree`);
       await mcopyTree({
         image: file,
         dir,
@@ -236,7 +249,7 @@ export async function buildRawDiskImage(input: RawDiskInput): Promise<RawDiskRes
       if (grubBios)
         await buildGrubCoreImage(core, input.grubDirs ?? {}, `${step}: GRUB BIOS image`, input.signal);
     };
-    await Promise.all([espImage(), bootImage(), coreImage()]);
+    await Promise.all([timed('esp', espImage), timed('boot', bootImage), timed('bios', coreImage)]);
     throwIfAborted(input.signal, step);
 
     // 3. Copy everything into the raw file: data blocks only.
@@ -245,7 +258,16 @@ export async function buildRawDiskImage(input: RawDiskInput): Promise<RawDiskRes
       for (const img of images.sort((a, b) => a.label.localeCompare(b.label))) {
         const { offset, length } = part(img.label);
         try {
-          bytesWritten += (await copyDataBlocks(img.file, out, offset, length, input.signal)).bytesWritten;
+          const copied = await timed(`copy ${img.label}`, async () =>
+            copyDataBlocks(img.file, out, offset, length, {
+              extents: await dataExtents(img.file, {
+                step: `${step}: ${img.label} extents`,
+                signal: input.signal,
+              }),
+              signal: input.signal,
+            }),
+          );
+          bytesWritten += copied.bytesWritten;
         } catch (e) {
           if (input.signal?.aborted) throw e;
           throw new FactoryError('BUILD_FAILED', `${step}: copying ${img.label}: ${(e as Error).message}`, {

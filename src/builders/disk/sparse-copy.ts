@@ -1,11 +1,12 @@
 /**
- * Copies only the data of a file into another file at an offset: the source is read in large
- * chunks and every 4 KiB block that is all zero is skipped, so holes stay holes in the target
- * (which was `truncate`d to its size and is zero wherever nothing is written). Node has no
- * SEEK_DATA; reading a hole costs a memory fill, not disk I/O, so this stays cheap even for the
- * 2 GiB BOOT image, and it also drops zero blocks tools wrote explicitly (mkfs.xfs zeroes its log).
+ * Copies only the data of a file into another file at an offset: only the source's data extents
+ * are read (SEEK_DATA/SEEK_HOLE via `xfs_io`, see tools/xfs-io.ts), and within them every 4 KiB
+ * block that is all zero is skipped too, so holes stay holes in the target (which was
+ * `truncate`d to its size and is zero wherever nothing is written) and zero blocks tools wrote
+ * explicitly (mkfs.xfs zeroes its log) are not copied either.
  */
 import { open, type FileHandle } from 'node:fs/promises';
+import type { Extent } from '../tools/xfs-io.js';
 
 /** Granularity of hole detection (the page and file-system block size). */
 export const SPARSE_BLOCK = 4096;
@@ -18,13 +19,16 @@ export interface CopyStats {
   bytesWritten: number;
 }
 
-/** Copies the non-zero blocks of `src` into `dst` at `dstOffset`; `src` must fit in `maxBytes`. */
+/**
+ * Copies the non-zero blocks of `src` into `dst` at `dstOffset`; `src` must fit in `maxBytes`.
+ * `extents` (default: the whole file) limits what is read.
+ */
 export async function copyDataBlocks(
   src: string,
   dst: FileHandle,
   dstOffset: number,
   maxBytes: number,
-  signal?: AbortSignal,
+  options: { extents?: readonly Extent[]; signal?: AbortSignal } = {},
 ): Promise<CopyStats> {
   const fh = await open(src, 'r');
   try {
@@ -32,13 +36,17 @@ export async function copyDataBlocks(
     if (size > maxBytes) throw new RangeError(`${size}-byte image does not fit a ${maxBytes}-byte partition`);
     const buf = Buffer.alloc(CHUNK);
     const stats: CopyStats = { bytesRead: 0, bytesWritten: 0 };
-    for (let pos = 0; pos < size;) {
-      signal?.throwIfAborted();
-      const { bytesRead } = await fh.read(buf, 0, Math.min(CHUNK, size - pos), pos);
-      if (bytesRead === 0) break;
-      stats.bytesRead += bytesRead;
-      stats.bytesWritten += await writeDataRuns(dst, buf.subarray(0, bytesRead), dstOffset + pos);
-      pos += bytesRead;
+    for (const extent of options.extents ?? [{ start: 0, end: size }]) {
+      // Block-align the start so zero detection sees whole blocks.
+      const end = Math.min(size, extent.end);
+      for (let pos = Math.floor(extent.start / SPARSE_BLOCK) * SPARSE_BLOCK; pos < end;) {
+        if (options.signal?.aborted) throw options.signal.reason;
+        const { bytesRead } = await fh.read(buf, 0, Math.min(CHUNK, end - pos), pos);
+        if (bytesRead === 0) break;
+        stats.bytesRead += bytesRead;
+        stats.bytesWritten += await writeDataRuns(dst, buf.subarray(0, bytesRead), dstOffset + pos);
+        pos += bytesRead;
+      }
     }
     return stats;
   } finally {

@@ -3,6 +3,12 @@
  * the sd-boot binary and the UKI, each rounded up to whole MiB; its cluster size is the largest of
  * 1, 2, 4 or 8 sectors that still gives at least 65525 + 2048 clusters (FAT32's minimum cluster
  * count plus headroom). Disk-image ESPs have a fixed partition size and use the same cluster rule.
+ *
+ * One exception of ours: a FAT32 needs ≥ 65525 clusters, and the GRUB layout's 100 MiB ESP on a
+ * 4096-byte-sector disk has at most 25 600. `mkfs.vfat -F 32 -S 4096` makes one anyway (with a
+ * warning), but UEFI firmware rejects it (EDK2 FatPkg: FAT32 with fewer than 65525 clusters is
+ * `EFI_VOLUME_CORRUPTED`; seen under OVMF) and mtools cannot write it. Such ESPs are FAT16, which
+ * firmware, Linux and mtools all read. Every other ESP stays FAT32.
  */
 
 const MIB = 1024 * 1024;
@@ -20,4 +26,13 @@ export function fat32ClusterSectors(sizeBytes: number, sectorSize: number): numb
     if (Math.floor(sizeBytes / (sectorSize * spc)) >= FAT32_MIN_CLUSTERS) return spc;
   }
   return 1;
+}
+
+/** FAT variant and cluster size for an ESP of `sizeBytes` (FAT16 only where FAT32 cannot be valid). */
+export function espFatGeometry(
+  sizeBytes: number,
+  sectorSize: number,
+): { bits: 16 | 32; clusterSectors: number } {
+  if (Math.floor(sizeBytes / sectorSize) < 65525) return { bits: 16, clusterSectors: 1 };
+  return { bits: 32, clusterSectors: fat32ClusterSectors(sizeBytes, sectorSize) };
 }

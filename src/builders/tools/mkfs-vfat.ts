@@ -1,5 +1,5 @@
 /**
- * FAT32 images with dosfstools + mtools (talos-imager §6.2 step 2): `mkfs.vfat -F 32 -n <label>
+ * FAT images with dosfstools + mtools (talos-imager §6.2 step 2): `mkfs.vfat -F 32 -n <label>
  * --invariant [-S sector] [-s cluster]` on a sparse file of the final size, then `mcopy -s -p -Q
  * -m -i <img> <each top-level entry> ::` from a staged tree. `--invariant` fixes the volume ID and
  * times; `-m` keeps the staged (fixed) mtimes; TZ=UTC because FAT stores local time.
@@ -13,6 +13,8 @@ export interface MkfsVfatOptions extends ToolOptions {
   image: string;
   sizeBytes: number;
   label: string;
+  /** FAT variant; default 32. */
+  fatBits?: 16 | 32;
   sectorSize?: number;
   /** Sectors per cluster; omitted → mkfs.vfat's choice. */
   clusterSectors?: number;
@@ -20,7 +22,7 @@ export interface MkfsVfatOptions extends ToolOptions {
 
 /** The argv after the program name. */
 export function mkfsVfatArgs(o: MkfsVfatOptions): string[] {
-  const args = ['-F', '32', '-n', o.label, '--invariant'];
+  const args = ['-F', String(o.fatBits ?? 32), '-n', o.label, '--invariant'];
   if (o.sectorSize !== undefined && o.sectorSize !== 512) args.push('-S', String(o.sectorSize));
   if (o.clusterSectors !== undefined) args.push('-s', String(o.clusterSectors));
   args.push(o.image);
