@@ -5,21 +5,17 @@
  * (FAT32 ESP, XFS BOOT), GRUB's BIOS boot code patched in, META as a Talos ADV, everything
  * copied into a sparse file with only its data blocks written.
  */
-import { open, readFile, rename, rm, mkdir, writeFile } from 'node:fs/promises';
+import { open, readFile, rename, rm, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { FactoryError } from '../../errors.js';
 import type { Arch } from '../../profile/build-request.js';
 import { deriveQuirks, type Quirks } from '../../profile/quirks.js';
 import { parseTalosVersion } from '../../profile/version.js';
 import type { Bootloader, MetaValue } from '../../schematic/types.js';
-import { espFatGeometry } from '../formats/fat32-geometry.js';
 import { allocateGpt, encodeGpt, partitionExtent, type GptTable, type SectorSize } from '../formats/gpt.js';
 import { patchBootImg, patchCoreImg } from '../formats/grub-boot-sector.js';
 import { labelGuid, TALOS_DISK_GUID_LABEL } from '../formats/guid.js';
 import { encodeTalosAdv, META_KEY, type AdvRecord } from '../formats/talos-adv.js';
-import { setXfsInodeTimes } from '../formats/xfs-inode-times.js';
-import { mcopyTree, mkfsVfat } from '../tools/mkfs-vfat.js';
-import { mkfsXfs } from '../tools/mkfs-xfs.js';
 import { throwIfAborted } from '../tools/run.js';
 import { dataExtents } from '../tools/xfs-io.js';
 import { type EnrollKeys, grubBootTree, grubEspTree, sdBootEspTree } from './esp.js';
@@ -33,13 +29,10 @@ import {
   type LayoutPartition,
 } from './layouts.js';
 import { copyDataBlocks, writeDataRuns } from './sparse-copy.js';
-import { stageTree, topLevelNames, type FileTree } from './tree.js';
-import { xfsConfigText } from './xfs-config.js';
-import { writeXfsProtofile } from './xfs-protofile.js';
+import { type FileTree } from './tree.js';
+import { buildBootImage, buildEspImage } from './filesystems.js';
 
 const MIB = 1024 * 1024;
-/** FAT cannot store times before 1980-01-01; ESP files get at least this time. */
-export const FAT_EPOCH_MIN = 315532800;
 
 /** Inputs of {@link buildRawDiskImage}. */
 export interface RawDiskInput {
@@ -186,26 +179,14 @@ export async function buildRawDiskImage(input: RawDiskInput): Promise<RawDiskRes
       }
       tree = [...tree, ...(extra.espFiles ?? [])];
       const file = work('esp.img');
-      const { length } = part('EFI');
-      const fat = espFatGeometry(length, sectorSize);
-      await mkfsVfat({
-        image: file,
-        sizeBytes: length,
-        label: 'EFI',
-        fatBits: fat.bits,
+      await buildEspImage({
+        file,
+        sizeBytes: part('EFI').length,
         sectorSize,
-        clusterSectors: fat.clusterSectors,
-        step: `${step}: EFI file system`,
-        signal: input.signal,
-      });
-      const dir = work('esp-tree');
-      await mkdir(dir);
-      await stageTree(dir, tree, Math.max(epoch, FAT_EPOCH_MIN), `${step}: EFI tree`);
-      await mcopyTree({
-        image: file,
-        dir,
-        names: topLevelNames(tree),
-        step: `${step}: EFI files`,
+        tree,
+        epoch,
+        workDir: input.workDir,
+        step,
         signal: input.signal,
       });
       images.push({ label: 'EFI', file });
@@ -218,30 +199,19 @@ export async function buildRawDiskImage(input: RawDiskInput): Promise<RawDiskRes
         resetEntry: quirks.supportsResetGrubOption,
       });
       const tree = grubBootTree(needs('kernel', input.kernel), needs('initramfs', input.initramfs), cfg);
-      const dir = work('boot-proto');
-      await mkdir(dir);
-      const { protofile } = await writeXfsProtofile(tree, dir, `${step}: BOOT tree`);
-      const configFile = work('xfs.conf');
-      await writeFile(configFile, xfsConfigText(quirks.xfsMkfsConfig));
       const file = work('boot.img');
-      await mkfsXfs({
-        image: file,
+      await buildBootImage({
+        file,
         sizeBytes: part('BOOT').length,
-        label: 'BOOT',
-        uuid: labelGuid('BOOT'),
-        configFile,
-        protofile,
         sectorSize,
-        step: `${step}: BOOT file system`,
+        tree,
+        epoch,
+        workDir: input.workDir,
+        step,
         signal: input.signal,
+        xfsConfig: quirks.xfsMkfsConfig,
+        uuid: labelGuid('BOOT'),
       });
-      try {
-        await setXfsInodeTimes(file, epoch);
-      } catch (e) {
-        throw new FactoryError('BUILD_FAILED', `${step}: BOOT timestamps: ${(e as Error).message}`, {
-          cause: e,
-        });
-      }
       images.push({ label: 'BOOT', file });
     };
     const core = work('core.img');

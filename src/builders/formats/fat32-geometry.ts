@@ -2,7 +2,8 @@
  * FAT32 sizing rules of the HEAD imager (talos-imager §4.3): the ISO's ESP image is 10 MiB plus
  * the sd-boot binary and the UKI, each rounded up to whole MiB; its cluster size is the largest of
  * 1, 2, 4 or 8 sectors that still gives at least 65525 + 2048 clusters (FAT32's minimum cluster
- * count plus headroom). Disk-image ESPs have a fixed partition size and use the same cluster rule.
+ * count plus headroom). Disk-image ESPs have a fixed partition size and leave the cluster size to
+ * mkfs.vfat (no `-s`), as upstream does.
  *
  * One exception of ours: a FAT32 needs ≥ 65525 clusters, and the GRUB layout's 100 MiB ESP on a
  * 4096-byte-sector disk has at most 25 600. `mkfs.vfat -F 32 -S 4096` makes one anyway (with a
@@ -28,11 +29,7 @@ export function fat32ClusterSectors(sizeBytes: number, sectorSize: number): numb
   return 1;
 }
 
-/** FAT variant and cluster size for an ESP of `sizeBytes` (FAT16 only where FAT32 cannot be valid). */
-export function espFatGeometry(
-  sizeBytes: number,
-  sectorSize: number,
-): { bits: 16 | 32; clusterSectors: number } {
-  if (Math.floor(sizeBytes / sectorSize) < 65525) return { bits: 16, clusterSectors: 1 };
-  return { bits: 32, clusterSectors: fat32ClusterSectors(sizeBytes, sectorSize) };
+/** FAT variant of a disk-image ESP of `sizeBytes`: FAT16 only where a FAT32 cannot be valid. */
+export function espFatBits(sizeBytes: number, sectorSize: number): 16 | 32 {
+  return Math.floor(sizeBytes / sectorSize) < 65525 ? 16 : 32;
 }
