@@ -69,9 +69,13 @@ export interface RawDiskInput {
   signal?: AbortSignal;
   /**
    * Runs after the GPT is written to `rawPath` and before the file systems are built: overlay
-   * installers write boot firmware into the raw file and return extra ESP files.
+   * installers write boot firmware into the raw file and return extra ESP and BOOT files
+   * (`overlayInstall` in overlay-installer.ts fits here as it is).
    */
-  beforeFilesystems?: (ctx: { rawPath: string; table: GptTable }) => Promise<{ espFiles?: FileTree } | void>;
+  beforeFilesystems?: (ctx: {
+    rawPath: string;
+    table: GptTable;
+  }) => Promise<{ espFiles?: FileTree; bootFiles?: FileTree } | void>;
   /** Called with each step's name and duration (for benchmarks and logs). */
   onStep?: (step: string, ms: number) => void;
 }
@@ -192,13 +196,23 @@ export async function buildRawDiskImage(input: RawDiskInput): Promise<RawDiskRes
       images.push({ label: 'EFI', file });
     };
     const bootImage = async (): Promise<void> => {
-      if (!usesGrub) return;
+      if (!usesGrub) {
+        if ((extra.bootFiles ?? []).length > 0)
+          throw new FactoryError(
+            'BUILD_FAILED',
+            `${step}: the ${bootloader} layout has no BOOT for overlay files`,
+          );
+        return;
+      }
       const cfg = renderGrubCfg({
         version: input.version,
         cmdline: input.cmdline,
         resetEntry: quirks.supportsResetGrubOption,
       });
-      const tree = grubBootTree(needs('kernel', input.kernel), needs('initramfs', input.initramfs), cfg);
+      const tree = [
+        ...grubBootTree(needs('kernel', input.kernel), needs('initramfs', input.initramfs), cfg),
+        ...(extra.bootFiles ?? []),
+      ];
       const file = work('boot.img');
       await buildBootImage({
         file,
