@@ -15,7 +15,7 @@ runtime_pkgs=(squashfs-tools cpio xz-utils zstd kmod xorriso mtools dosfstools q
 # Tests also start a real registry, boot QEMU (SeaBIOS, OVMF, iPXE ROMs), copy images with skopeo,
 # and benchmark against nginx with wrk; disk-image tests check tables with sgdisk/sfdisk/fdisk.
 test_pkgs=(docker-registry skopeo qemu-system-x86 qemu-system-arm ovmf ipxe-qemu busybox-static apache2-utils openssl nginx-light wrk
-  gdisk fdisk)
+  gdisk fdisk qemu-efi-aarch64)
 
 pkgs=("${runtime_pkgs[@]}")
 [ "$mode" = "--test" ] && pkgs+=("${test_pkgs[@]}")

@@ -4,8 +4,9 @@
  * and under OVMF (GRUB EFI) for an xz-era (v1.5.5) and a zstd-era (v1.8.3) release; qcow2 on a
  * virtio disk under OVMF; a 4K-sector image under OVMF; GCP's `.tar.gz` holds exactly a sparse
  * `disk.raw` that boots; the fixed VHD reports its size and boots converted back; the OVA's
- * member order, OVF sizes and manifest hashes check out. The fixture init reports the cmdline
- * GRUB passed (grub.cfg's, after GRUB's own `BOOT_IMAGE=`).
+ * member order, OVF sizes and manifest hashes check out; an arm64 GRUB image (GRUB modules from
+ * Debian's `grub-efi-arm64-bin:arm64`, fetched with apt-get download + dpkg -x) boots under AAVMF.
+ * The fixture init reports the cmdline GRUB passed (grub.cfg's, after GRUB's own `BOOT_IMAGE=`).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -23,6 +24,7 @@ import { decodeTalosAdv } from '../../src/builders/formats/talos-adv.js';
 import { parseVhdFooter } from '../../src/builders/formats/vhd-footer.js';
 import { buildCmdline } from '../../src/profile/cmdline.js';
 import type { FixtureManifest } from '../fixtures/manifest.js';
+import { DebianPackages } from '../helpers/debian.js';
 import { fixtureReleases } from '../helpers/fixture-factory.js';
 import { bootDisk, type DiskBoot } from '../helpers/qemu.js';
 import { parseReport, type BootReport } from '../helpers/report.js';
@@ -276,5 +278,34 @@ describe('GRUB disk images boot', { timeout: 1_800_000 }, () => {
     const back = path.join(dir, 'vmdk-back.raw');
     await exec('qemu-img', ['convert', '-O', 'raw', path.join(x, 'disk.vmdk'), back]);
     assert.equal(await sha256File(back), await sha256File(b.path));
+  });
+
+  test('arm64 v1.8.3 GRUB image (arm64-efi modules from Debian) boots on qemu virt + AAVMF', async () => {
+    const v = fx.versions.find((x) => x.spec.tag === 'v1.8.3')!.artifacts.arm64;
+    assert.ok(v, 'fixture v1.8.3 arm64');
+    const grub = await new DebianPackages().grubArm64Efi();
+    const cmdline = `${buildCmdline({ platform: 'metal', arch: 'arm64', version: 'v1.8.3', kind: 'image', secureBoot: false })} if.disk=arm64`;
+    const dir = path.join(scratch, 'arm64');
+    await mkdir(dir);
+    const raw = await buildRawDiskImage({
+      version: 'v1.8.3',
+      arch: 'arm64',
+      secureBoot: false,
+      diskSizeMiB: 1246,
+      cmdline,
+      kernel: path.join(fx.root, v.vmlinuz),
+      initramfs: path.join(fx.root, v.initramfs),
+      grubDirs: { arm64Efi: grub.dir },
+      sourceDateEpoch: EPOCH,
+      workDir: path.join(dir, 'work'),
+      output: path.join(dir, 'disk.raw'),
+    });
+    assert.equal(raw.bootloader, 'grub');
+    // No BIOS boot code on arm64: the MBR boot-code area stays zero.
+    assert.ok((await readAt(raw.path, 0, 446)).every((b) => b === 0));
+    await boot(
+      { disk: raw.path, arch: 'arm64', firmware: 'uefi', name: 'disk-v183-arm64-uefi' },
+      { ...raw, cmdline },
+    );
   });
 });
