@@ -13,9 +13,10 @@ mode="${1:---runtime}"
 runtime_pkgs=(squashfs-tools cpio xz-utils zstd kmod xorriso mtools dosfstools qemu-utils ca-certificates
   xfsprogs grub-common grub-pc-bin grub-efi-amd64-bin pigz)
 # Tests also start a real registry, boot QEMU (SeaBIOS, OVMF, iPXE ROMs), copy images with skopeo,
-# and benchmark against nginx with wrk; disk-image tests check tables with sgdisk/sfdisk/fdisk.
+# and benchmark against nginx with wrk; disk-image tests check tables with sgdisk/sfdisk/fdisk, boot
+# arm64 images under AAVMF and make a test UKI with objcopy.
 test_pkgs=(docker-registry skopeo qemu-system-x86 qemu-system-arm ovmf ipxe-qemu busybox-static apache2-utils openssl nginx-light wrk
-  gdisk fdisk qemu-efi-aarch64)
+  gdisk fdisk qemu-efi-aarch64 binutils)
 
 pkgs=("${runtime_pkgs[@]}")
 [ "$mode" = "--test" ] && pkgs+=("${test_pkgs[@]}")

@@ -5,7 +5,9 @@
  * virtio disk under OVMF; a 4K-sector image under OVMF; GCP's `.tar.gz` holds exactly a sparse
  * `disk.raw` that boots; the fixed VHD reports its size and boots converted back; the OVA's
  * member order, OVF sizes and manifest hashes check out; an arm64 GRUB image (GRUB modules from
- * Debian's `grub-efi-arm64-bin:arm64`, fetched with apt-get download + dpkg -x) boots under AAVMF.
+ * Debian's `grub-efi-arm64-bin:arm64`, fetched with apt-get download + dpkg -x) boots under AAVMF;
+ * the v1.10 dual-boot image boots GRUB under SeaBIOS and systemd-boot + UKI under OVMF (the UKI is
+ * made here with objcopy from the fixture's stub; the factory's own UKI builder lives elsewhere).
  * The fixture init reports the cmdline GRUB passed (grub.cfg's, after GRUB's own `BOOT_IMAGE=`).
  */
 import { after, before, describe, test } from 'node:test';
@@ -13,7 +15,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -307,5 +309,78 @@ describe('GRUB disk images boot', { timeout: 1_800_000 }, () => {
       { disk: raw.path, arch: 'arm64', firmware: 'uefi', name: 'disk-v183-arm64-uefi' },
       { ...raw, cmdline },
     );
+  });
+
+  test('v1.10.6 dual-boot: GRUB under SeaBIOS, systemd-boot + UKI under OVMF; META marks dual-boot', async () => {
+    const v = fx.versions.find((x) => x.spec.tag === 'v1.10.6')!.artifacts.amd64;
+    assert.ok(v, 'fixture v1.10.6 amd64');
+    const dir = path.join(scratch, 'dual');
+    await mkdir(dir);
+    const cmdline = `${buildCmdline({ platform: 'metal', arch: 'amd64', version: 'v1.10.6', kind: 'image', secureBoot: false })} if.disk=dual`;
+    const ukiCmdline = `${cmdline} if.via=uki`;
+    const uki = path.join(dir, 'uki.efi');
+    await writeFile(path.join(dir, 'cmdline'), ukiCmdline);
+    await writeFile(path.join(dir, 'osrel'), 'NAME=Talos\nID=talos\nVERSION_ID=v1.10.6\n');
+    await exec('objcopy', [
+      '--add-section',
+      `.osrel=${path.join(dir, 'osrel')}`,
+      '--change-section-vma',
+      '.osrel=0x20000',
+      '--add-section',
+      `.cmdline=${path.join(dir, 'cmdline')}`,
+      '--change-section-vma',
+      '.cmdline=0x30000',
+      '--add-section',
+      `.linux=${path.join(fx.root, v.vmlinuz)}`,
+      '--change-section-vma',
+      '.linux=0x2000000',
+      '--add-section',
+      `.initrd=${path.join(fx.root, v.initramfs)}`,
+      '--change-section-vma',
+      '.initrd=0x3000000',
+      path.join(fx.root, v.systemdStub),
+      uki,
+    ]);
+    const raw = await buildRawDiskImage({
+      version: 'v1.10.6',
+      arch: 'amd64',
+      secureBoot: false,
+      diskSizeMiB: 2247,
+      cmdline,
+      kernel: path.join(fx.root, v.vmlinuz),
+      initramfs: path.join(fx.root, v.initramfs),
+      uki,
+      sdBoot: path.join(fx.root, v.systemdBoot),
+      sourceDateEpoch: EPOCH,
+      workDir: path.join(dir, 'work'),
+      output: path.join(dir, 'disk.raw'),
+    });
+    assert.equal(raw.bootloader, 'dual-boot');
+    assert.deepEqual(
+      raw.table.partitions.map((p) => [p.label, (p.lastLBA - p.firstLBA + 1) / 2048]),
+      [
+        ['EFI', 1101],
+        ['BIOS', 1],
+        ['BOOT', 1000],
+        ['META', 1],
+      ],
+    );
+    const meta = raw.table.partitions.find((p) => p.label === 'META')!;
+    assert.deepEqual(
+      decodeTalosAdv(await readAt(raw.path, meta.firstLBA * 512, 512 * 1024)).records.map((r) => [
+        r.tag,
+        r.value.toString(),
+      ]),
+      [[0x11, 'dual-boot']],
+    );
+    await boot({ disk: raw.path, firmware: 'bios', name: 'disk-dual-bios' }, { ...raw, cmdline });
+    const res = await bootDisk({
+      disk: raw.path,
+      firmware: 'uefi',
+      timeoutMs: BOOT_TIMEOUT_MS,
+      name: 'disk-dual-uefi',
+    });
+    assert.ok(res.poweredOff, `dual-boot UEFI powered off (log ${res.logFile})`);
+    assert.equal(parseReport(res.serial).cmdline, ukiCmdline, 'systemd-boot started the UKI (its .cmdline)');
   });
 });
