@@ -7,18 +7,19 @@ cd "$(dirname "$0")/.."
 
 mode="${1:---runtime}"
 
-# Tools the builders call (mksquashfs, cpio, xz, zstd, depmod, ISO/disk tools) and what the demo
-# release build uses (apt-get download + dpkg-deb, which every Debian has).
-runtime_pkgs=(squashfs-tools cpio xz-utils zstd kmod xorriso mtools dosfstools qemu-utils ca-certificates grub-common grub-pc-bin grub-efi-amd64-bin)
-# Tests also start a real registry, boot QEMU (SeaBIOS, OVMF, iPXE ROMs), copy images with skopeo,
-# and benchmark against nginx with wrk. Secure Boot tests verify signatures with sbverify
-# (sbsigntool) and osslsigncode (≥ 2.6 needed: bookworm's 2.5 rejects every PE signature here; the
+# Tools the builders call (mksquashfs, cpio, xz, zstd, depmod, ISO/disk tools: mkfs.xfs, GRUB
+# images for BIOS and x86_64 EFI, pigz for .gz/.tar.gz) and what the demo release build uses
+# (apt-get download + dpkg-deb, which every Debian has).
+runtime_pkgs=(squashfs-tools cpio xz-utils zstd kmod xorriso mtools dosfstools qemu-utils ca-certificates
+  xfsprogs grub-common grub-pc-bin grub-efi-amd64-bin pigz)
+# Tests also start a real registry, boot QEMU (SeaBIOS, OVMF, AAVMF, iPXE ROMs), copy images with
+# skopeo, and benchmark against nginx with wrk. Secure Boot tests verify signatures with sbverify
+# (sbsigntool) and osslsigncode (>= 2.6 needed: bookworm's 2.5 rejects every PE signature here; the
 # machine image carries 2.9 from backports), compare .auth files with efitools, read UKIs back with
-# binutils objcopy, derive PCR vectors with python3 and build ESP test disks with sfdisk (fdisk
-  chromium).
-test_pkgs=(docker-registry skopeo qemu-system-x86 qemu-system-arm ovmf ipxe-qemu busybox-static apache2-utils openssl nginx-light wrk
-  sbsigntool osslsigncode efitools binutils python3 fdisk
-  chromium)
+# binutils objcopy and derive PCR vectors with python3; disk-image tests check tables with
+# sgdisk/sfdisk/fdisk; the web wizard is driven in Debian's Chromium (playwright-core).
+test_pkgs=(docker-registry skopeo qemu-system-x86 qemu-system-arm qemu-efi-aarch64 ovmf ipxe-qemu busybox-static
+  apache2-utils openssl nginx-light wrk sbsigntool osslsigncode efitools binutils python3 gdisk fdisk chromium)
 
 pkgs=("${runtime_pkgs[@]}")
 [ "$mode" = "--test" ] && pkgs+=("${test_pkgs[@]}")

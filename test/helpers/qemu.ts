@@ -80,6 +80,8 @@ export interface DiskBoot extends BootCommon {
   bus?: 'virtio' | 'ide' | 'nvme';
   /** Attach the image read-only via a throw-away overlay (snapshot=on), default true. */
   snapshot?: boolean;
+  /** Logical and physical block size of a virtio disk (4096 for 4K-sector images); default 512. */
+  blockSize?: number;
 }
 
 /** Boot from an ISO image (CD-ROM). */
@@ -187,6 +189,14 @@ export async function bootDisk(o: DiskBoot): Promise<BootResult> {
       `file=${o.disk},format=${format},if=none,id=d0${snap}`,
       '-device',
       'nvme,drive=d0,serial=fixture',
+    );
+  } else if (o.blockSize !== undefined && o.blockSize !== 512) {
+    if (bus !== 'virtio') throw new FactoryError('INTERNAL', 'bootDisk: blockSize needs the virtio bus');
+    m.argv.push(
+      '-drive',
+      `file=${o.disk},format=${format},if=none,id=d0${snap}`,
+      '-device',
+      `virtio-blk-pci,drive=d0,logical_block_size=${o.blockSize},physical_block_size=${o.blockSize}`,
     );
   } else {
     m.argv.push('-drive', `file=${o.disk},format=${format},if=${bus}${snap}`);
