@@ -193,7 +193,9 @@ export function generateSigningIdentity(options: GenerateOptions = {}): SigningI
       ],
     });
   const serial = randomBytes(16);
-  serial[0] = serial[0]! & 0x7f;
+  // Positive (top bit clear) and minimally encoded (top byte non-zero): a leading 0x00 before a
+  // byte < 0x80 is invalid DER, which X.509 parsers reject (1 run in ~256 otherwise).
+  serial[0] = (serial[0]! & 0x3f) | 0x40;
   const sigAlg = (): pkijs.AlgorithmIdentifier =>
     new pkijs.AlgorithmIdentifier({
       algorithmId: '1.2.840.113549.1.1.11',

@@ -17,6 +17,7 @@ import type { AssetKindModule } from '../../src/assets/asset-kind.js';
 import { ASSET_KIND_MODULES } from '../../src/assets/kinds/index.js';
 import { keptBaseLayers } from '../../src/builders/installer/build.js';
 import { readDockerArchive } from '../../src/builders/formats/docker-archive.js';
+import { readPe, readSection } from '../../src/builders/formats/pe/reader.js';
 import type { FixtureManifest } from '../fixtures/manifest.js';
 import type { TestFactory } from '../helpers/factory.js';
 import { makeFixtureFactory } from '../helpers/fixture-factory.js';
@@ -229,22 +230,40 @@ describe('installer asset (docker archive)', { timeout: 300_000 }, () => {
     assert.equal(sha256(await readFile(join(out, 'usr/install/amd64/systemd-boot.efi'))), sha256(sdboot));
   });
 
-  it('without a uki kind the UKI era answers 501 naming it; secure-boot sd-boot answers 501', async () => {
+  it('with the real uki kind the UKI era carries a UKI with the installer cmdline; secure boot off → 400', async () => {
     const { t: plain } = await makeFixtureFactory();
     try {
       await plain.factory.app.inject({ method: 'POST', url: '/schematics', payload: '{}' });
-      const uki = await plain.factory.app.inject(`/image/${EMPTY_ID}/v1.10.6/installer-amd64.tar`);
-      assert.equal(uki.statusCode, 501, uki.body);
-      assert.match(uki.body, /assets of kind "uki" are not implemented yet/);
-      const sb = await plain.factory.app.inject(`/image/${EMPTY_ID}/v1.5.5/installer-amd64-secureboot.tar`);
-      assert.equal(sb.statusCode, 501, sb.body);
-      assert.match(sb.body, /"uki"/);
+      const res = await plain.factory.app.inject(`/image/${EMPTY_ID}/v1.10.6/installer-amd64.tar`);
+      assert.equal(res.statusCode, 200, res.body);
+      const dir = join(work, 'real-uki');
+      const m = await unpack(res.rawPayload, dir);
+      const out = join(dir, 'artifacts');
+      await mkdir(out);
+      await run('tar', ['-xf', join(dir, m.Layers[1]!), '-C', out]);
+      const uki = join(out, 'usr/install/amd64/vmlinuz.efi');
+      const pe = await readPe(uki, 'installer UKI');
+      const names = pe.sections.map((x) => x.name);
+      for (const n of ['.osrel', '.cmdline', '.linux', '.initrd'])
+        assert.ok(names.includes(n), `${n} in ${names.join(',')}`);
+      const cmdline = await readSection(
+        uki,
+        pe.sections.find((x) => x.name === '.cmdline')!,
+        true,
+      );
+      const expected = await plain.factory.app.inject(`/image/${EMPTY_ID}/v1.10.6/cmdline-metal-amd64`);
+      assert.equal(cmdline.toString('utf8'), expected.body);
+      for (const path of [
+        `/image/${EMPTY_ID}/v1.10.6/installer-amd64-secureboot.tar`,
+        `/image/${EMPTY_ID}/v1.5.5/installer-amd64-secureboot.tar`,
+      ]) {
+        const sb = await plain.factory.app.inject(path);
+        assert.equal(sb.statusCode, 400, sb.body);
+        assert.match(sb.body, /secure boot is disabled/);
+      }
     } finally {
       await plain.cleanup();
     }
-    const sb = await t.factory.app.inject(`/image/${EMPTY_ID}/v1.5.5/installer-amd64-secureboot.tar`);
-    assert.equal(sb.statusCode, 501, sb.body);
-    assert.match(sb.body, /signed systemd-boot/);
   });
 
   it('with an overlay: a third layer of overlay/artifacts (dirs, real modes), installers/default, extra-options', async () => {

@@ -121,7 +121,11 @@ describe('registry frontend (local store)', { timeout: 900_000 }, () => {
     const published = t.factory.installers.stats.published;
     const ac = new AbortController();
     const pending = fetch(`${url}/v2/installer/${EMPTY_ID}/manifests/v1.5.5`, { signal: ac.signal });
-    setTimeout(() => ac.abort(), 200);
+    // Leave once the build runs (planning took its time on a loaded machine, not a fixed delay).
+    for (let i = 0; i < 600 && t.factory.runner.load.inflight === 0; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    ac.abort();
     await assert.rejects(pending);
     for (let i = 0; i < 600 && t.factory.installers.stats.published === published; i++) {
       await new Promise((r) => setTimeout(r, 100));
@@ -283,14 +287,18 @@ describe('registry frontend (local store)', { timeout: 900_000 }, () => {
     );
   });
 
-  it('UKI era (v1.10.6) and latest answer 501 UNSUPPORTED naming the uki kind until it lands', async () => {
-    for (const ref of ['v1.10.6', 'latest']) {
-      const res = await fetch(`${url}/v2/installer/${EMPTY_ID}/manifests/${ref}`);
-      assert.equal(res.status, 501);
-      const err = await ociError(res);
-      assert.equal(err.code, 'UNSUPPORTED');
-      assert.match(err.message, /"uki"/);
-    }
+  it('UKI era (v1.10.6): latest resolves to it and the index carries both arches', async () => {
+    const latest = await fetch(`${url}/v2/installer/${EMPTY_ID}/manifests/latest`, {
+      headers: { Accept: 'application/vnd.oci.image.index.v1+json' },
+    });
+    assert.equal(latest.status, 200, await latest.clone().text());
+    const v1106 = await fetch(`${url}/v2/installer/${EMPTY_ID}/manifests/v1.10.6`, {
+      headers: { Accept: 'application/vnd.oci.image.index.v1+json' },
+    });
+    assert.equal(v1106.status, 200);
+    assert.equal(latest.headers.get('docker-content-digest'), v1106.headers.get('docker-content-digest'));
+    const index = (await v1106.json()) as { manifests: { platform: { architecture: string } }[] };
+    assert.deepEqual(index.manifests.map((m) => m.platform.architecture).sort(), ['amd64', 'arm64']);
   });
 
   it('a push is refused with 405 UNSUPPORTED and changes nothing', async () => {

@@ -13,7 +13,8 @@ import {
   defaultDiskSizeMiB,
   diskLayout,
 } from '../../src/builders/disk/layouts.js';
-import { grubQuote, renderGrubCfg } from '../../src/builders/disk/grub-cfg.js';
+import { renderGrubCfg } from '../../src/builders/disk/grub-cfg.js';
+import { grubQuote } from '../../src/builders/grub-quote.js';
 import { renderLoaderConf, sdBootEspTree, grubEspTree } from '../../src/builders/disk/esp.js';
 import {
   ADV_BYTES,

@@ -20,6 +20,8 @@ import { emitYaml, go } from '../../schematic/goyaml/index.js';
 import { yamlMapToGo } from '../../schematic/yaml-value.js';
 import type { AssetKindModule, PlanContext } from '../asset-kind.js';
 import { raceAbort } from '../build-runner.js';
+import { requireSecureBoot } from '../secure-boot.js';
+import { systemdBootFor } from '../systemd-boot.js';
 
 function assetFile(name: string, asset: CachedAsset | undefined): LayerFileSource {
   if (!asset) throw new FactoryError('INTERNAL', `installer: dependency for ${name} was not built`);
@@ -81,7 +83,8 @@ export const installerKind: AssetKindModule = {
     const deps: Record<string, AssetRequest> =
       layout.era === 'kernel'
         ? { kernel: metal('kernel'), initramfs: metal('initramfs') }
-        : { uki: { kind: 'uki', platform, arch, secureBoot } };
+        : { uki: { kind: 'uki', platform, arch, secureBoot, purpose: 'installer' } };
+    const signing = secureBoot ? requireSecureBoot(ctx.settings) : undefined;
     return {
       key: {
         arch,
@@ -89,8 +92,10 @@ export const installerKind: AssetKindModule = {
         base: { repository, digest: base },
         layout,
         repoTags,
-        // systemd-boot comes from the pinned imager in the UKI era.
-        ...(layout.era === 'uki' ? { imager: await ctx.imagerDigest() } : {}),
+        // systemd-boot comes from the pinned imager in the UKI era (signed with this key for SB).
+        ...(layout.era === 'uki'
+          ? { imager: await ctx.imagerDigest(), signing: signing?.fingerprint ?? null }
+          : {}),
         ...(overlay ? { overlay } : {}),
       },
       deps,
@@ -104,23 +109,8 @@ export const installerKind: AssetKindModule = {
             assetFile(layout.initramfs, b.deps.initramfs),
           ];
         } else {
-          if (secureBoot) {
-            throw new FactoryError(
-              'NOT_IMPLEMENTED',
-              'secure-boot installers need a signed systemd-boot, which is not implemented yet',
-            );
-          }
-          const inputs = await b.inputs();
-          if (!inputs.systemdBoot) {
-            throw new FactoryError(
-              'UPSTREAM_UNAVAILABLE',
-              `imager ${ctx.version} has no usr/install/${arch}/systemd-boot.efi`,
-            );
-          }
-          artifacts = [
-            assetFile(layout.uki, b.deps.uki),
-            await localFile(layout.systemdBoot, inputs.systemdBoot),
-          ];
+          const sdBoot = await systemdBootFor(await b.inputs(), signing, b.workDir, b.signal);
+          artifacts = [assetFile(layout.uki, b.deps.uki), await localFile(layout.systemdBoot, sdBoot)];
         }
         let overlayEntries: LayerEntry[] | undefined;
         if (overlay) {

@@ -5,15 +5,7 @@
  * `set fallback` in images. The cmdline is escaped with Talos' (incomplete) GRUB quoting.
  */
 
-/** Characters Talos escapes with a backslash, in its order (backslash first). */
-const QUOTED = '\\{}&$|;<>"';
-
-/** Talos `grub.Quote`: backslash before each of `\ { } & $ | ; < > "`. */
-export function grubQuote(s: string): string {
-  let out = s;
-  for (const c of QUOTED) out = out.split(c).join(`\\${c}`);
-  return out;
-}
+import { grubQuote } from '../grub-quote.js';
 
 /** Inputs of {@link renderGrubCfg}. */
 export interface GrubCfgInput {

@@ -2,11 +2,7 @@
  * `boot/grub/grub.cfg` of the GRUB ISO (talos-imager §4.1; errata §6: byte-for-byte, tab
  * indented; the reset entry only for Talos ≥ 1.4, otherwise the file ends with `}\n\n`).
  */
-
-/** GRUB quoting of a cmdline: `\ { } & $ | ; < > "` get a backslash (backslash first). */
-export function grubQuote(cmdline: string): string {
-  return cmdline.replace(/[\\{}&$|;<>"]/g, (c) => `\\${c}`);
-}
+import { grubQuote } from '../grub-quote.js';
 
 /** What goes into the ISO's grub.cfg. */
 export interface IsoGrubConfigInput {
