@@ -9,9 +9,10 @@ mode="${1:---runtime}"
 
 # Tools the builders call (mksquashfs, cpio, xz, zstd, depmod, ISO/disk tools: mkfs.xfs, GRUB
 # images for BIOS and x86_64 EFI, pigz for .gz/.tar.gz) and what the demo release build uses
-# (apt-get download + dpkg-deb, which every Debian has).
+# (apt-get download + dpkg-deb, which every Debian has); ovmf carries Microsoft's Secure Boot
+# certificates (read from its pre-enrolled variable store for includeWellKnownCertificates).
 runtime_pkgs=(squashfs-tools cpio xz-utils zstd kmod xorriso mtools dosfstools qemu-utils ca-certificates
-  xfsprogs grub-common grub-pc-bin grub-efi-amd64-bin pigz)
+  xfsprogs grub-common grub-pc-bin grub-efi-amd64-bin pigz ovmf)
 # Tests also start a real registry, boot QEMU (SeaBIOS, OVMF, AAVMF, iPXE ROMs), copy images with
 # skopeo, and benchmark against nginx with wrk. Secure Boot tests verify signatures with sbverify
 # (sbsigntool) and osslsigncode (>= 2.6 needed: bookworm's 2.5 rejects every PE signature here; the

@@ -71,6 +71,37 @@ describe('GRUB ISO boots', { timeout: 1_200_000 }, () => {
     }
   }
 
+  // Talos 1.10–1.11 amd64: hybrid — GRUB for BIOS from boot/, systemd-boot + the UKI for UEFI.
+  for (const firmware of ['bios', 'uefi'] as const) {
+    it(`v1.10.6: the dual-boot metal-amd64.iso boots under ${firmware === 'bios' ? 'SeaBIOS (GRUB)' : 'OVMF (systemd-boot + UKI)'}`, async () => {
+      const iso = await downloadIso('v1.10.6');
+      const boot = await bootIso({ iso, firmware, timeoutMs: 300_000, name: `iso-${firmware}-v1.10.6` });
+      const r = parseReport(boot.serial);
+      assertSchematicReport(fx, r, 'v1.10.6', id, EXTENSIONS);
+      assert.match(r.cmdline, /if\.test=iso/);
+      assert.match(r.cmdline, /talos\.halt_if_installed=1/);
+      // GRUB passes BOOT_IMAGE; the systemd stub does not.
+      assert.equal(/BOOT_IMAGE=/.test(r.cmdline), firmware === 'bios');
+    });
+  }
+
+  it('v1.10.6: the systemd-boot metal-arm64.iso boots under AAVMF', async () => {
+    const res = await t.factory.app.inject({ method: 'GET', url: `/image/${id}/v1.10.6/metal-arm64.iso` });
+    assert.equal(res.statusCode, 200, res.body);
+    const iso = join(work, 'arm64.iso');
+    await writeFile(iso, res.rawPayload);
+    const boot = await bootIso({
+      iso,
+      arch: 'arm64',
+      firmware: 'uefi',
+      timeoutMs: 600_000,
+      name: 'iso-arm64-v1.10.6',
+    });
+    const r = parseReport(boot.serial);
+    assert.equal(r.arch, 'aarch64');
+    assertSchematicReport(fx, r, 'v1.10.6', id, EXTENSIONS, 'arm64');
+  });
+
   it('v1.8.3: volume ID from the version, grub.cfg with the reset entry, same bytes from the CLI', async () => {
     const iso = await downloadIso('v1.8.3');
     const { stdout } = await execFileAsync('xorriso', ['-indev', iso, '-pvd_info'], { encoding: 'utf8' });

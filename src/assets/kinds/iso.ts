@@ -1,32 +1,43 @@
 /**
  * `<platform>-<arch>[-secureboot].iso`: bootable media carrying the kernel command line (no one
- * passes `-append`). Made from the cached `kernel` and `initramfs` assets, never rebuilding them;
- * the layout per version, arch, secure boot and bootloader comes from `profile/iso-variant.ts`.
+ * passes `-append`). Made from other cached assets, never rebuilding them — the kernel and
+ * initramfs (GRUB), the UKI built for an ISO (systemd-boot) — with the layout per version, arch,
+ * secure boot and bootloader from `profile/iso-variant.ts` (talos-imager §4).
  */
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { materializeAsset } from '../../cache/materialize.js';
-import { FactoryError } from '../../errors.js';
 import { buildGrubIso } from '../../builders/iso/grub-iso.js';
+import { buildDualBootIso, buildSdBootIso } from '../../builders/iso/uefi-iso.js';
+import type { UefiIsoParts } from '../../builders/iso/uefi-tree.js';
 import { isoVolumeId, isoVolumeLabel } from '../../builders/iso/volume-label.js';
 import { BUILD_EPOCH } from '../../builders/reproducible.js';
+import type { CachedAsset } from '../../cache/asset-cache.js';
+import { materializeAsset } from '../../cache/materialize.js';
+import { FactoryError } from '../../errors.js';
+import type { AssetRequest } from '../../profile/asset-request.js';
 import { buildCmdline } from '../../profile/cmdline.js';
 import { isoVariant } from '../../profile/iso-variant.js';
-import type { AssetKindModule } from '../asset-kind.js';
+import type { AssetKindModule, BuildContext } from '../asset-kind.js';
+import { enrollmentAuthFiles, enrollMode } from '../enrollment.js';
+import { requireSecureBoot } from '../secure-boot.js';
+import { systemdBootFor } from '../systemd-boot.js';
+
+function dep(b: BuildContext, name: string): CachedAsset {
+  const d = b.deps[name];
+  if (!d) throw new FactoryError('INTERNAL', `iso: dependency ${name} missing`);
+  return d;
+}
 
 /** The ISO kind. */
 export const isoKind: AssetKindModule = {
   kind: 'iso',
-  salt: 'iso-1',
-  plan(ctx) {
+  salt: 'iso-2',
+  async plan(ctx) {
     const { request: r, quirks } = ctx;
-    const c = ctx.schematic.schematic.customization;
+    const s = ctx.schematic.schematic;
+    const c = s.customization;
     const variant = isoVariant({ quirks, arch: r.arch, secureBoot: r.secureBoot, bootloader: c.bootloader });
-    if (variant !== 'grub') {
-      throw new FactoryError(
-        'NOT_IMPLEMENTED',
-        `${variant === 'sd-boot' ? 'systemd-boot' : 'dual-boot'} ISOs (Talos ${ctx.version}, ${r.arch}${r.secureBoot ? ', secure boot' : ''}) are not implemented yet`,
-      );
-    }
+    const signing = r.secureBoot ? requireSecureBoot(ctx.settings) : undefined;
     const cmdline = buildCmdline({
       platform: r.platform,
       arch: r.arch,
@@ -39,26 +50,71 @@ export const isoKind: AssetKindModule = {
     const label = isoVolumeLabel(ctx.version);
     const volume = quirks.supportsISOLabel ? { id: isoVolumeId(label), setId: label } : undefined;
     const resetEntry = quirks.supportsResetGrubOption;
-    const same = { arch: r.arch, platform: 'metal', secureBoot: false } as const;
-    return Promise.resolve({
-      key: { variant, cmdline, resetEntry, volume: volume ?? null, epoch: BUILD_EPOCH },
-      deps: { kernel: { ...same, kind: 'kernel' }, initramfs: { ...same, kind: 'initramfs' } },
+    const metal = { arch: r.arch, platform: 'metal', secureBoot: false } as const;
+    const grubDeps: Record<string, AssetRequest> = {
+      kernel: { ...metal, kind: 'kernel' },
+      initramfs: { ...metal, kind: 'initramfs' },
+    };
+    const ukiDep: Record<string, AssetRequest> = {
+      uki: { kind: 'uki', platform: r.platform, arch: r.arch, secureBoot: r.secureBoot, purpose: 'iso' },
+    };
+    const mode = variant === 'grub' ? undefined : enrollMode(s, r.secureBoot);
+    const includeWellKnown = c.secureboot?.includeWellKnownCertificates === true;
+    return {
+      key: {
+        variant,
+        cmdline,
+        resetEntry,
+        volume: volume ?? null,
+        epoch: BUILD_EPOCH,
+        ...(variant === 'grub'
+          ? {}
+          : {
+              enrollMode: mode,
+              includeWellKnown,
+              // systemd-boot comes from the pinned imager (signed with this key for Secure Boot).
+              imager: await ctx.imagerDigest(),
+              signing: signing?.fingerprint ?? null,
+            }),
+      },
+      deps: variant === 'grub' ? grubDeps : variant === 'sd-boot' ? ukiDep : { ...grubDeps, ...ukiDep },
       async build(b) {
-        const kernel = b.deps['kernel'];
-        const initramfs = b.deps['initramfs'];
-        if (!kernel || !initramfs) throw new FactoryError('INTERNAL', 'iso: dependencies missing');
-        return buildGrubIso({
-          kernel: await materializeAsset(kernel, join(b.workDir, 'vmlinuz'), b.signal),
-          initramfs: await materializeAsset(initramfs, join(b.workDir, 'initramfs.xz'), b.signal),
-          cmdline,
-          resetEntry,
+        const output = join(b.workDir, 'out.iso');
+        const common = {
           ...(volume ? { volume } : {}),
           epoch: BUILD_EPOCH,
           workDir: b.workDir,
-          output: join(b.workDir, 'out.iso'),
+          output,
           signal: b.signal,
+        };
+        const grubFiles = async () => ({
+          kernel: await materializeAsset(dep(b, 'kernel'), join(b.workDir, 'vmlinuz'), b.signal),
+          initramfs: await materializeAsset(dep(b, 'initramfs'), join(b.workDir, 'initramfs.xz'), b.signal),
         });
+        if (variant === 'grub')
+          return buildGrubIso({ ...(await grubFiles()), cmdline, resetEntry, ...common });
+
+        const inputs = await b.inputs();
+        const sdBoot = await systemdBootFor(inputs, signing, b.workDir, b.signal);
+        const uki = await materializeAsset(dep(b, 'uki'), join(b.workDir, 'uki.efi'), b.signal);
+        const parts: UefiIsoParts = {
+          arch: r.arch,
+          version: ctx.version,
+          uki: { path: uki, size: (await stat(uki)).size },
+          sdBoot: { path: sdBoot, size: (await stat(sdBoot)).size },
+          enrollMode: mode ?? 'off',
+          ...(signing
+            ? {
+                secureBoot: {
+                  certificateDer: signing.signer.certificateDer,
+                  auth: await enrollmentAuthFiles(signing, s, BUILD_EPOCH),
+                },
+              }
+            : {}),
+        };
+        if (variant === 'sd-boot') return buildSdBootIso({ parts, ...common });
+        return buildDualBootIso({ parts, ...(await grubFiles()), cmdline, resetEntry, ...common });
       },
-    });
+    };
   },
 };
