@@ -261,6 +261,7 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
     release,
     runner,
     ...(secureBoot ? { secureBoot } : {}),
+    grubDirs: config.build.grubDirs,
     ...(overrides.kinds ? { kinds: overrides.kinds } : {}),
     schematicExtension: { naming: config.build.schematicExtension, externalURL },
     extensionLimits: {

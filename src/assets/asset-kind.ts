@@ -8,6 +8,7 @@ import type { AssetKind, AssetRequest } from '../profile/asset-request.js';
 import type { Quirks } from '../profile/quirks.js';
 import type { TalosVersion } from '../profile/version.js';
 import type { ReleaseInputs, ReleaseSource } from '../release/release-source.js';
+import type { GrubDirs } from '../builders/disk/grub-images.js';
 import type { SecureBootMaterial } from '../secureboot/material.js';
 import type { LoadedSchematic } from '../storage/schematic-service.js';
 
@@ -24,6 +25,8 @@ export interface AssetSettings {
   readonly extensionLimits?: { maxBytes: number; maxEntries: number };
   /** Signing material; absent when Secure Boot is not configured (`-secureboot` → 400). */
   readonly secureBoot?: SecureBootMaterial;
+  /** GRUB module directories (Debian's by default; arm64-efi must be configured on amd64 hosts). */
+  readonly grubDirs?: GrubDirs;
 }
 
 /** What a kind's planner sees: one request of one schematic for one Talos version. */

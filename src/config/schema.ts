@@ -111,6 +111,14 @@ export const configSchema = z
       .prefault({}),
     build: z
       .strictObject({
+        /** GRUB module directories; arm64-efi has no Debian amd64 package (grub-efi-arm64-bin:arm64). */
+        grubDirs: z
+          .strictObject({
+            i386Pc: z.string().min(1).optional(),
+            x8664Efi: z.string().min(1).optional(),
+            arm64Efi: z.string().min(1).optional(),
+          })
+          .prefault({}),
         minTalosVersion: z.string().default('1.2.0'),
         brokenTalosVersions: z.array(z.string()).default([]),
         maxConcurrency: z.number().int().min(1).max(64).default(2),

@@ -2,6 +2,7 @@
 import type { AssetKind } from '../../profile/asset-request.js';
 import type { AssetKindModule } from '../asset-kind.js';
 import { cmdlineKind } from './cmdline.js';
+import { imageKind } from './image.js';
 import { initramfsKind } from './initramfs.js';
 import { isoKind } from './iso.js';
 import { installerKind } from './installer.js';
@@ -16,4 +17,5 @@ export const ASSET_KIND_MODULES: Partial<Readonly<Record<AssetKind, AssetKindMod
   iso: isoKind,
   installer: installerKind,
   uki: ukiKind,
+  image: imageKind,
 };

@@ -6,6 +6,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { requireGrubDir } from '../../builders/disk/grub-images.js';
 import { buildGrubIso } from '../../builders/iso/grub-iso.js';
 import { buildDualBootIso, buildSdBootIso } from '../../builders/iso/uefi-iso.js';
 import type { UefiIsoParts } from '../../builders/iso/uefi-tree.js';
@@ -59,6 +60,11 @@ export const isoKind: AssetKindModule = {
       uki: { kind: 'uki', platform: r.platform, arch: r.arch, secureBoot: r.secureBoot, purpose: 'iso' },
     };
     const mode = variant === 'grub' ? undefined : enrollMode(s, r.secureBoot);
+    // amd64 GRUB ISOs take every platform GRUB has (BIOS + x86_64 EFI); arm64 its EFI modules only.
+    const grubDirectory =
+      variant === 'grub' && r.arch === 'arm64'
+        ? await requireGrubDir('arm64-efi', ctx.settings.grubDirs)
+        : undefined;
     const includeWellKnown = c.secureboot?.includeWellKnownCertificates === true;
     return {
       key: {
@@ -91,8 +97,15 @@ export const isoKind: AssetKindModule = {
           kernel: await materializeAsset(dep(b, 'kernel'), join(b.workDir, 'vmlinuz'), b.signal),
           initramfs: await materializeAsset(dep(b, 'initramfs'), join(b.workDir, 'initramfs.xz'), b.signal),
         });
-        if (variant === 'grub')
-          return buildGrubIso({ ...(await grubFiles()), cmdline, resetEntry, ...common });
+        if (variant === 'grub') {
+          return buildGrubIso({
+            ...(await grubFiles()),
+            cmdline,
+            resetEntry,
+            ...(grubDirectory ? { grubDirectory } : {}),
+            ...common,
+          });
+        }
 
         const inputs = await b.inputs();
         const sdBoot = await systemdBootFor(inputs, signing, b.workDir, b.signal);
@@ -113,7 +126,14 @@ export const isoKind: AssetKindModule = {
             : {}),
         };
         if (variant === 'sd-boot') return buildSdBootIso({ parts, ...common });
-        return buildDualBootIso({ parts, ...(await grubFiles()), cmdline, resetEntry, ...common });
+        return buildDualBootIso({
+          parts,
+          ...(await grubFiles()),
+          cmdline,
+          resetEntry,
+          biosGrubDirectory: await requireGrubDir('i386-pc', ctx.settings.grubDirs),
+          ...common,
+        });
       },
     };
   },

@@ -4,7 +4,9 @@
  * GRUB and dual-boot layouts), the i386-pc core image with `biosdisk part_msdos` added, the EFI
  * image xz-compressed. The modules are all embedded, so BOOT needs no `grub/<platform>/` dir.
  */
+import { access } from 'node:fs/promises';
 import path from 'node:path';
+import { FactoryError } from '../../errors.js';
 import type { Arch } from '../../profile/build-request.js';
 import { type GrubFormat, grubMkimage } from '../tools/grub-mkimage.js';
 
@@ -51,6 +53,30 @@ const DEFAULT_DIR = (format: GrubFormat): string => path.join('/usr/lib/grub', f
 export function grubDir(format: GrubFormat, dirs: GrubDirs = {}): string {
   const given = format === 'i386-pc' ? dirs.i386Pc : format === 'x86_64-efi' ? dirs.x8664Efi : dirs.arm64Efi;
   return given ?? DEFAULT_DIR(format);
+}
+
+/**
+ * The module directory for a format, checked: a missing one (arm64-efi on an amd64 Debian host)
+ * is a clear 501 naming the config key and the package, not a tool failure deep in a build.
+ */
+export async function requireGrubDir(format: GrubFormat, dirs: GrubDirs = {}): Promise<string> {
+  const dir = grubDir(format, dirs);
+  try {
+    await access(path.join(dir, 'moddep.lst'));
+  } catch {
+    const key = format === 'i386-pc' ? 'i386Pc' : format === 'x86_64-efi' ? 'x8664Efi' : 'arm64Efi';
+    const pkg =
+      format === 'i386-pc'
+        ? 'grub-pc-bin'
+        : format === 'x86_64-efi'
+          ? 'grub-efi-amd64-bin'
+          : 'grub-efi-arm64-bin:arm64';
+    throw new FactoryError(
+      'NOT_IMPLEMENTED',
+      `GRUB for ${format} is not installed on this factory (Debian package ${pkg}; config key "build.grubDirs.${key}")`,
+    );
+  }
+  return dir;
 }
 
 /** Builds the BIOS core image at `output`. */

@@ -18,6 +18,8 @@ export interface GrubIsoInput {
   /** Volume ID and set ID (Talos ≥ 1.8), else grub-mkrescue's default. */
   readonly volume?: { readonly id: string; readonly setId: string };
   readonly epoch: number;
+  /** One GRUB platform directory (arm64-efi for arm64); default: every platform GRUB has installed. */
+  readonly grubDirectory?: string;
   readonly workDir: string;
   readonly output: string;
   readonly signal?: AbortSignal;
@@ -41,6 +43,7 @@ export async function buildGrubIso(o: GrubIsoInput): Promise<string> {
     output: o.output,
     workDir: join(o.workDir, 'mkrescue'),
     epoch: o.epoch,
+    ...(o.grubDirectory ? { options: [`--directory=${o.grubDirectory}`] } : {}),
     mkisofsArgs: ['-iso-level', '3'],
     ...(o.volume ? { volume: o.volume } : {}),
     ...(o.signal ? { signal: o.signal } : {}),

@@ -5,7 +5,6 @@
  */
 import { copyFile, link, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { grubDir } from '../disk/grub-images.js';
 import { grubMkrescue } from '../tools/grub-mkrescue.js';
 import { xorrisofsUefi } from '../tools/xorrisofs.js';
 import { touchTree } from '../tree-times.js';
@@ -51,6 +50,8 @@ export async function buildDualBootIso(
     readonly initramfs: string;
     readonly cmdline: string;
     readonly resetEntry: boolean;
+    /** GRUB's i386-pc directory (BIOS). */
+    readonly biosGrubDirectory: string;
   },
 ): Promise<string> {
   const tree = join(o.workDir, 'iso');
@@ -80,7 +81,7 @@ export async function buildDualBootIso(
     workDir: join(o.workDir, 'mkrescue'),
     epoch: o.epoch,
     // BIOS GRUB only: UEFI firmware boots systemd-boot from the appended ESP.
-    options: [`--directory=${grubDir('i386-pc')}`],
+    options: [`--directory=${o.biosGrubDirectory}`],
     mkisofsArgs: [
       '-iso-level',
       '3',
