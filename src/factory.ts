@@ -12,6 +12,7 @@ import { registerPxeRoutes } from './frontends/http/routes/pxe.js';
 import { AssetService } from './assets/asset-service.js';
 import { BuildRunner, removeTree } from './assets/build-runner.js';
 import { FsAssetCache } from './cache/fs-cache.js';
+import { CachedIntermediateStore } from './assets/intermediate-store.js';
 import type { AssetCache } from './cache/asset-cache.js';
 import { externalUrlOf } from './config/load.js';
 import { mkdir, readdir } from 'node:fs/promises';
@@ -206,6 +207,9 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
       maxBytes: config.build.maxExtensionBytes,
       maxEntries: config.build.maxExtensionEntries,
     },
+    // Build intermediates share the asset cache: its bound, its eviction, its replicas.
+    ...(config.build.reuseIntermediates ? { intermediates: new CachedIntermediateStore(cache, log) } : {}),
+    initramfsCompression: config.build.initramfsCompression,
   });
 
   const app = buildHttpApp({

@@ -13,6 +13,7 @@ import { type RunningTool, toolOutput } from '../tools/run.js';
 import { xzCompress } from '../tools/xz.js';
 import { zstdCompress } from '../tools/zstd.js';
 import { tempPathFor } from '../../util/atomic-file.js';
+import type { AppendixCompression } from './compression.js';
 
 /** Inputs of {@link assembleInitramfs}. */
 export interface AssembleOptions {
@@ -20,6 +21,10 @@ export interface AssembleOptions {
   baseInitramfs: string;
   output: string;
   zstd: boolean;
+  /** Levels of the appendix compressor (default: the imager's). */
+  compression?: AppendixCompression;
+  /** A finished early archive (microcode) to place first; otherwise the stage's `kernel/` is archived. */
+  prefix?: string;
   /** mtime for every cpio entry. */
   mtime: number;
   signal?: AbortSignal;
@@ -55,7 +60,9 @@ export async function assembleInitramfs(o: AssembleOptions): Promise<AssembledLa
     offset += chunk.length;
   };
   try {
-    if (early.length > 0) {
+    if (o.prefix !== undefined) {
+      for await (const chunk of createReadStream(o.prefix) as AsyncIterable<Buffer>) await sink(chunk);
+    } else if (early.length > 0) {
       const prefix = new CpioWriter(sink, { mtime: o.mtime });
       await addTreeEntries(prefix, o.stage, early);
       await prefix.finish();
@@ -71,8 +78,8 @@ export async function assembleInitramfs(o: AssembleOptions): Promise<AssembledLa
     if (rest.length > 0) {
       const step = `initramfs: compress appendix (${o.zstd ? 'zstd' : 'xz'})`;
       const tool: RunningTool = o.zstd
-        ? zstdCompress({ step, signal: o.signal })
-        : xzCompress({ step, signal: o.signal });
+        ? zstdCompress({ step, signal: o.signal, level: o.compression?.zstdLevel })
+        : xzCompress({ step, signal: o.signal, preset: o.compression?.xzPreset });
       const produce = (async (): Promise<void> => {
         try {
           const writer = new CpioWriter(tool.stdin, { mtime: o.mtime });

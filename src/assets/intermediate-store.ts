@@ -1,0 +1,159 @@
+/**
+ * Build intermediates (extension bundles, modules.dep layers, microcode archives) kept in the
+ * asset cache under their own keys: stored atomically, counted against the cache bound and
+ * evicted like assets, and — with the registry cache — shared by every replica. Each is built once
+ * at a time (single-flight per key; a concurrent build waits and then copies it), and verified on
+ * every read: the copy a build uses is hashed as it is made, and a mismatch drops the entry and
+ * rebuilds it, so a corrupt cache can cost time but never make a wrong asset.
+ */
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { link, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Transform } from 'node:stream';
+import type { AssetCache } from '../cache/asset-cache.js';
+import {
+  intermediateKey,
+  type IntermediateSpec,
+  type IntermediateStore,
+  type ObtainedIntermediate,
+} from '../builders/initramfs/intermediates.js';
+import { reportBuildReuse, reportBuildStep } from '../util/build-progress.js';
+import { type Logger, silentLogger } from '../util/logger.js';
+import { SingleFlight } from '../util/single-flight.js';
+
+/** Counters for tests, metrics and benchmarks. */
+export interface IntermediateStats {
+  reused: number;
+  built: number;
+  /** Cached copies that failed verification (dropped and rebuilt). */
+  corrupt: number;
+}
+
+/** An {@link IntermediateStore} over an {@link AssetCache}. */
+export class CachedIntermediateStore implements IntermediateStore {
+  readonly #cache: AssetCache;
+  readonly #log: Logger;
+  readonly #flight = new SingleFlight<string, void>();
+  readonly stats: IntermediateStats = { reused: 0, built: 0, corrupt: 0 };
+
+  constructor(cache: AssetCache, log: Logger = silentLogger) {
+    this.#cache = cache;
+    this.#log = log;
+  }
+
+  async obtain(
+    spec: IntermediateSpec | undefined,
+    dest: string,
+    build: (out: string) => Promise<void>,
+  ): Promise<ObtainedIntermediate> {
+    if (spec === undefined) {
+      await build(dest);
+      this.stats.built++;
+      return { path: dest, key: undefined, reused: false, stored: Promise.resolve() };
+    }
+    const key = intermediateKey(spec);
+    // A build that waited for another one's copy tries once more as the builder if that one failed.
+    for (let attempt = 0; ; attempt++) {
+      if (await this.#copyOut(key, spec, dest)) {
+        this.stats.reused++;
+        reportBuildReuse(spec.label);
+        return { path: dest, key, reused: true, stored: Promise.resolve() };
+      }
+      let built: Promise<void> | undefined;
+      const shared = this.#flight.do(key, () => {
+        built = this.#build(key, spec, dest, build);
+        // Followers wait until the copy is in the cache; the builder only until its file exists.
+        return built.then(() => this.#storing.get(key) ?? Promise.resolve());
+      });
+      if (built !== undefined) {
+        shared.catch(() => undefined); // the builder's own failure surfaces through `built`
+        await built;
+        this.stats.built++;
+        return { path: dest, key, reused: false, stored: shared.catch(() => undefined) };
+      }
+      reportBuildStep(`initramfs: wait for ${spec.label} (built by another build)`);
+      try {
+        await shared;
+      } catch (e) {
+        if (attempt > 0) throw e;
+      }
+    }
+  }
+
+  readonly #storing = new Map<string, Promise<void>>();
+
+  /** Builds into the work dir, keeps the file at `dest` and starts storing a copy. */
+  async #build(
+    key: string,
+    spec: IntermediateSpec,
+    dest: string,
+    build: (out: string) => Promise<void>,
+  ): Promise<void> {
+    const out = join(dirname(dest), `.build-${key.slice(0, 16)}`);
+    await rm(out, { force: true });
+    await build(out);
+    // The cache may move the file it is given: the build keeps its own name for the same bytes.
+    await link(out, dest);
+    const storing = this.#cache
+      .put(key, out)
+      .then(
+        () => undefined,
+        (e: unknown) => {
+          // Only a speed-up for later builds: this one goes on with its own copy.
+          this.#log.warn(
+            { key, intermediate: spec.label, err: e instanceof Error ? e.message : String(e) },
+            'could not keep a build intermediate',
+          );
+        },
+      )
+      .finally(() => {
+        this.#storing.delete(key);
+        return rm(out, { force: true });
+      });
+    this.#storing.set(key, storing);
+  }
+
+  /** Copies the cached bytes of `key` to `dest`, checking size and sha256; false on a miss. */
+  async #copyOut(key: string, spec: IntermediateSpec, dest: string): Promise<boolean> {
+    const asset = await this.#cache.get(key);
+    if (!asset) return false;
+    const hash = createHash('sha256');
+    let size = 0;
+    const tee = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        hash.update(chunk);
+        size += chunk.length;
+        done(null, chunk);
+      },
+    });
+    try {
+      await pipeline(await asset.open(), tee, createWriteStream(dest, { flags: 'w', mode: 0o644 }));
+    } catch (e) {
+      await rm(dest, { force: true });
+      this.#log.warn(
+        { key, intermediate: spec.label, err: (e as Error).message },
+        'reading a cached intermediate failed',
+      );
+      return false;
+    }
+    const sha256 = hash.digest('hex');
+    if (sha256 === asset.sha256 && size === asset.size) return true;
+    this.stats.corrupt++;
+    this.#log.error(
+      {
+        key,
+        intermediate: spec.label,
+        expected: asset.sha256,
+        actual: sha256,
+        size,
+        expectedSize: asset.size,
+      },
+      'cached intermediate failed verification; rebuilding it',
+    );
+    await rm(dest, { force: true });
+    await this.#cache.invalidate?.(key);
+    return false;
+  }
+}
