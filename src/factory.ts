@@ -13,6 +13,7 @@ import { AssetService } from './assets/asset-service.js';
 import { BuildRunner, removeTree } from './assets/build-runner.js';
 import { FsAssetCache } from './cache/fs-cache.js';
 import { CachedIntermediateStore } from './assets/intermediate-store.js';
+import { AssetCacheDocuments } from './cache/documents.js';
 import type { AssetCache } from './cache/asset-cache.js';
 import { externalUrlOf } from './config/load.js';
 import { mkdir, readdir } from 'node:fs/promises';
@@ -176,6 +177,8 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
     parsedMaxBytes: config.schematics.cacheMaxBytes,
   });
 
+  const cache = overrides.assetCache ?? buildAssetCache(config, dataDir, client, log);
+  const workRoot = await prepareWorkRoot(join(dataDir, 'work'), log);
   const release = new ReleaseSource({
     images: overrides.imageSource ?? buildImageSource(config, client),
     components: config.artifacts.core.components,
@@ -185,11 +188,11 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
     recheckMs: config.artifacts.talosVersionRecheckInterval,
     cacheDir: join(dataDir, 'cache'),
     cacheMaxBytes: config.artifacts.cacheMaxBytes,
+    // Catalogs by digest in the (shared) asset cache: a replica's cache hit needs no release blob.
+    documents: new AssetCacheDocuments(cache, workRoot),
     log,
   });
 
-  const cache = overrides.assetCache ?? buildAssetCache(config, dataDir, client, log);
-  const workRoot = await prepareWorkRoot(join(dataDir, 'work'), log);
   const runner = new BuildRunner({
     cache,
     maxConcurrency: config.build.maxConcurrency,
