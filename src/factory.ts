@@ -40,6 +40,8 @@ export interface Factory {
   readonly release: ReleaseSource;
   readonly assets: AssetService;
   readonly runner: BuildRunner;
+  /** Build intermediates kept in the asset cache (absent with `build.reuseIntermediates: false`). */
+  readonly intermediates: CachedIntermediateStore | undefined;
   /** Starts listening on `config.http.listen`; returns the bound address (port 0 → actual port). */
   listen(): Promise<{ host: string; port: number; url: string }>;
   close(): Promise<void>;
@@ -202,6 +204,7 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
     log,
   });
   const externalURL = externalUrlOf(config);
+  const intermediates = config.build.reuseIntermediates ? new CachedIntermediateStore(cache, log) : undefined;
   const assets = new AssetService({
     release,
     runner,
@@ -211,7 +214,7 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
       maxEntries: config.build.maxExtensionEntries,
     },
     // Build intermediates share the asset cache: its bound, its eviction, its replicas.
-    ...(config.build.reuseIntermediates ? { intermediates: new CachedIntermediateStore(cache, log) } : {}),
+    ...(intermediates ? { intermediates } : {}),
     initramfsCompression: config.build.initramfsCompression,
   });
 
@@ -247,6 +250,7 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
     release,
     assets,
     runner,
+    intermediates,
     async listen() {
       const { host, port } = splitListen(config.http.listen);
       await app.listen({ host, port });
