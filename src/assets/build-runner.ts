@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { AssetCache, CachedAsset } from '../cache/asset-cache.js';
 import { FactoryError, toFactoryError } from '../errors.js';
 import { type Logger, silentLogger } from '../util/logger.js';
-import { withBuildProgress } from '../util/build-progress.js';
+import { attachBuildProgress } from '../util/build-progress.js';
 import { Semaphore } from '../util/semaphore.js';
 import { SingleFlight } from '../util/single-flight.js';
 
@@ -177,15 +177,16 @@ export class BuildRunner {
     this.#building.set(key, state);
     this.#failed.delete(key);
     try {
-      const file = await withBuildProgress(
+      attachBuildProgress(
+        signal,
         (step) => {
           state.step = step;
         },
-        () => build(workDir, signal),
         (what) => {
           state.reused.push(what);
         },
       );
+      const file = await build(workDir, signal);
       state.step = 'cache: store';
       const asset = await this.#o.cache.put(key, file);
       this.#log.info(

@@ -47,6 +47,7 @@ export class CachedIntermediateStore implements IntermediateStore {
     spec: IntermediateSpec | undefined,
     dest: string,
     build: (out: string) => Promise<void>,
+    signal?: AbortSignal,
   ): Promise<ObtainedIntermediate> {
     if (spec === undefined) {
       await build(dest);
@@ -58,7 +59,7 @@ export class CachedIntermediateStore implements IntermediateStore {
     for (let attempt = 0; ; attempt++) {
       if (await this.#copyOut(key, spec, dest)) {
         this.stats.reused++;
-        reportBuildReuse(spec.label);
+        reportBuildReuse(spec.label, signal);
         return { path: dest, key, reused: true, stored: Promise.resolve() };
       }
       let built: Promise<void> | undefined;
@@ -73,7 +74,7 @@ export class CachedIntermediateStore implements IntermediateStore {
         this.stats.built++;
         return { path: dest, key, reused: false, stored: shared.catch(() => undefined) };
       }
-      reportBuildStep(`initramfs: wait for ${spec.label} (built by another build)`);
+      reportBuildStep(`initramfs: wait for ${spec.label} (built by another build)`, signal);
       try {
         await shared;
       } catch (e) {

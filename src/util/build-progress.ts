@@ -1,38 +1,35 @@
 /**
  * The current build step, reported from deep inside builders (every external tool run names its
- * step) to whoever runs the build, without threading a callback through every builder: an
- * AsyncLocalStorage is a context channel (like a diagnostics channel), it holds no state of its
- * own — each build installs its own reporter for the duration of its async call tree.
+ * step) to whoever runs the build, without threading a callback through every builder: the
+ * reporter is attached to the build's AbortSignal, which every builder already passes down to
+ * every tool. (An AsyncLocalStorage would do the same but, on Node 20, taxes every promise of the
+ * process once used.) The WeakMap holds nothing once a build's signal is gone.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 
-interface Reporter {
-  step(step: string): void;
-  reused?: (what: string) => void;
-}
-
-const current = new AsyncLocalStorage<Reporter>();
+const reporters = new WeakMap<AbortSignal, (step: string) => void>();
+const reuseReporters = new WeakMap<AbortSignal, (what: string) => void>();
 
 /**
- * Runs `fn` with `report` receiving every step announced below it, and `reused` every build
- * intermediate that came from the cache instead of being built.
+ * Makes `report` receive every step announced with `signal` (the build's own signal), and
+ * `reused` every build intermediate taken from the cache instead of being built.
  */
-export function withBuildProgress<T>(
+export function attachBuildProgress(
+  signal: AbortSignal,
   report: (step: string) => void,
-  fn: () => Promise<T>,
   reused?: (what: string) => void,
-): Promise<T> {
-  return current.run(reused ? { step: report, reused } : { step: report }, fn);
+): void {
+  reporters.set(signal, report);
+  if (reused) reuseReporters.set(signal, reused);
 }
 
-/** Announces the step the current build is at (no-op outside a build). */
-export function reportBuildStep(step: string): void {
-  current.getStore()?.step(step);
+/** Announces the step the build owning `signal` is at (no-op outside a build). */
+export function reportBuildStep(step: string, signal: AbortSignal | undefined): void {
+  if (signal) reporters.get(signal)?.(step);
 }
 
-/** Announces that the current build reused a cached intermediate (`squashfs siderolabs/x`). */
-export function reportBuildReuse(what: string): void {
-  const r = current.getStore();
-  r?.step(`reuse ${what}`);
-  r?.reused?.(what);
+/** Announces that the build owning `signal` reused a cached intermediate (`squashfs siderolabs/x`). */
+export function reportBuildReuse(what: string, signal: AbortSignal | undefined): void {
+  if (!signal) return;
+  reporters.get(signal)?.(`reuse ${what}`);
+  reuseReporters.get(signal)?.(what);
 }

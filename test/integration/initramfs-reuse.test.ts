@@ -17,7 +17,7 @@ import { externalUrlOf } from '../../src/config/load.js';
 import { deriveQuirks } from '../../src/profile/quirks.js';
 import { parseTalosVersion } from '../../src/profile/version.js';
 import type { LoadedSchematic } from '../../src/storage/schematic-service.js';
-import { withBuildProgress } from '../../src/util/build-progress.js';
+import { attachBuildProgress } from '../../src/util/build-progress.js';
 import type { TestFactory } from '../helpers/factory.js';
 import { makeFixtureFactory } from '../helpers/fixture-factory.js';
 
@@ -55,23 +55,24 @@ describe('initramfs build reuse', { timeout: 300_000 }, () => {
     const reused: string[] = [];
     const steps: string[] = [];
     try {
-      const out = await withBuildProgress(
+      const signal = new AbortController().signal;
+      attachBuildProgress(
+        signal,
         (s) => steps.push(s),
-        async () =>
-          buildInitramfsAsset({
-            release: f.release,
-            inputs: await f.release.inputs(version, 'amd64'),
-            version,
-            quirks: deriveQuirks(parseTalosVersion(version)),
-            extensions,
-            schematic: loaded,
-            virtual: { naming: 'schematic', externalURL: externalUrlOf(f.config) },
-            ...(store ? { store } : {}),
-            workDir,
-            signal: new AbortController().signal,
-          }),
         (what) => reused.push(what),
       );
+      const out = await buildInitramfsAsset({
+        release: f.release,
+        inputs: await f.release.inputs(version, 'amd64'),
+        version,
+        quirks: deriveQuirks(parseTalosVersion(version)),
+        extensions,
+        schematic: loaded,
+        virtual: { naming: 'schematic', externalURL: externalUrlOf(f.config) },
+        ...(store ? { store } : {}),
+        workDir,
+        signal,
+      });
       return { sha256: sha256(await readFile(out)), reused, steps };
     } finally {
       await rm(workDir, { recursive: true, force: true });

@@ -52,7 +52,7 @@ describe('AssetService with dependent kinds', () => {
           key: { what: 'child' },
           async build(b) {
             counts.child++;
-            reportBuildStep('child: step one');
+            reportBuildStep('child: step one', b.signal);
             await sleep(opts.childDelayMs ?? 0);
             const f = join(b.workDir, 'child');
             await writeFile(f, `child-${opts.childSalt ?? 'c1'}`);

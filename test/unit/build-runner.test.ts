@@ -190,10 +190,10 @@ describe('BuildRunner', () => {
     const k = key();
     let release: () => void = () => undefined;
     const gate = new Promise<void>((resolve) => (release = resolve));
-    const done = r.get(k, async (work) => {
-      reportBuildReuse('squashfs siderolabs/amd-ucode');
-      reportBuildReuse('modules.dep');
-      reportBuildStep('initramfs: compress appendix (zstd)');
+    const done = r.get(k, async (work, signal) => {
+      reportBuildReuse('squashfs siderolabs/amd-ucode', signal);
+      reportBuildReuse('modules.dep', signal);
+      reportBuildStep('initramfs: compress appendix (zstd)', signal);
       await gate;
       const f = join(work, 'out');
       await writeFile(f, 'x');

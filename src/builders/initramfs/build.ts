@@ -145,30 +145,35 @@ export async function buildInitramfs(o: BuildInitramfsOptions): Promise<Initramf
         : undefined;
       return guard(step, async () =>
         track(
-          await store.obtain(spec, join(bundles, `${dirname}.bundle`), async (out) => {
-            let dir = ext.dir;
-            let metadata = ext.metadata;
-            if (dir === undefined) {
-              if (!ext.unpack)
-                throw new Error(`extension ${ext.name} has neither a directory nor an unpack step`);
-              dir = join(o.workDir, 'extensions', dirname);
-              await mkdir(dir, { recursive: true });
-              metadata = await ext.unpack(dir);
-            }
-            metadata ??= await readMetadata(dir, ext.name);
-            unpacked.set(dirname, dir);
-            await packExtension(
-              { name: ext.name, dir, metadata },
-              {
-                quirks: o.quirks,
-                sourceDateEpoch: o.sourceDateEpoch,
-                scratch: join(o.workDir, 'pack', dirname),
-                out,
-                step,
-                signal: o.signal,
-              },
-            );
-          }),
+          await store.obtain(
+            spec,
+            join(bundles, `${dirname}.bundle`),
+            async (out) => {
+              let dir = ext.dir;
+              let metadata = ext.metadata;
+              if (dir === undefined) {
+                if (!ext.unpack)
+                  throw new Error(`extension ${ext.name} has neither a directory nor an unpack step`);
+                dir = join(o.workDir, 'extensions', dirname);
+                await mkdir(dir, { recursive: true });
+                metadata = await ext.unpack(dir);
+              }
+              metadata ??= await readMetadata(dir, ext.name);
+              unpacked.set(dirname, dir);
+              await packExtension(
+                { name: ext.name, dir, metadata },
+                {
+                  quirks: o.quirks,
+                  sourceDateEpoch: o.sourceDateEpoch,
+                  scratch: join(o.workDir, 'pack', dirname),
+                  out,
+                  step,
+                  signal: o.signal,
+                },
+              );
+            },
+            o.signal,
+          ),
           spec,
         ),
       );
@@ -211,36 +216,41 @@ export async function buildInitramfs(o: BuildInitramfsOptions): Promise<Initramf
           : undefined;
       const got = track(
         await guard(step, () =>
-          store.obtain(spec, join(bundles, 'modules.dep.bundle'), async (out) => {
-            const dirs: { name: string; dir: string }[] = [];
-            for (const m of withModules) {
-              // A reused bundle was never unpacked here: its layer holds the same module tree.
-              dirs.push({
-                name: m.name,
-                dir: unpacked.get(m.dirname) ?? (await unsquashLayer(stage, m.dirname, o)),
-              });
-            }
-            await mkdir(join(o.workDir, 'modules-dep'), { recursive: true });
-            const md = await buildModulesDep({
-              baseInitramfs: o.baseInitramfs,
-              extensions: dirs,
-              quirks: o.quirks,
-              workDir: join(o.workDir, 'modules-dep'),
-              signal: o.signal,
-            });
-            if (md === undefined) throw new Error('no extension provides modules after all');
-            await packExtension(
-              { name: 'modules.dep', dir: md.dir, metadata: md.metadata },
-              {
+          store.obtain(
+            spec,
+            join(bundles, 'modules.dep.bundle'),
+            async (out) => {
+              const dirs: { name: string; dir: string }[] = [];
+              for (const m of withModules) {
+                // A reused bundle was never unpacked here: its layer holds the same module tree.
+                dirs.push({
+                  name: m.name,
+                  dir: unpacked.get(m.dirname) ?? (await unsquashLayer(stage, m.dirname, o)),
+                });
+              }
+              await mkdir(join(o.workDir, 'modules-dep'), { recursive: true });
+              const md = await buildModulesDep({
+                baseInitramfs: o.baseInitramfs,
+                extensions: dirs,
                 quirks: o.quirks,
-                sourceDateEpoch: o.sourceDateEpoch,
-                scratch: join(o.workDir, 'pack', 'modules.dep'),
-                out,
-                step,
+                workDir: join(o.workDir, 'modules-dep'),
                 signal: o.signal,
-              },
-            );
-          }),
+              });
+              if (md === undefined) throw new Error('no extension provides modules after all');
+              await packExtension(
+                { name: 'modules.dep', dir: md.dir, metadata: md.metadata },
+                {
+                  quirks: o.quirks,
+                  sourceDateEpoch: o.sourceDateEpoch,
+                  scratch: join(o.workDir, 'pack', 'modules.dep'),
+                  out,
+                  step,
+                  signal: o.signal,
+                },
+              );
+            },
+            o.signal,
+          ),
         ),
         spec,
       );
@@ -263,17 +273,22 @@ export async function buildInitramfs(o: BuildInitramfsOptions): Promise<Initramf
         : undefined;
       const got = track(
         await guard('initramfs: microcode', () =>
-          store.obtain(spec, join(bundles, 'microcode.cpio'), async (out) => {
-            const files = new Map<string, Buffer[]>();
-            for (const ucode of MICROCODE) {
-              const name = ucode.dest.slice(ucode.dest.lastIndexOf('/') + 1);
-              for (const m of withMicrocode) {
-                const bytes = m.applied.microcode.get(name);
-                if (bytes !== undefined) files.set(ucode.dest, [...(files.get(ucode.dest) ?? []), bytes]);
+          store.obtain(
+            spec,
+            join(bundles, 'microcode.cpio'),
+            async (out) => {
+              const files = new Map<string, Buffer[]>();
+              for (const ucode of MICROCODE) {
+                const name = ucode.dest.slice(ucode.dest.lastIndexOf('/') + 1);
+                for (const m of withMicrocode) {
+                  const bytes = m.applied.microcode.get(name);
+                  if (bytes !== undefined) files.set(ucode.dest, [...(files.get(ucode.dest) ?? []), bytes]);
+                }
               }
-            }
-            await writeMicrocodeArchive(files, out, o.sourceDateEpoch ?? 0);
-          }),
+              await writeMicrocodeArchive(files, out, o.sourceDateEpoch ?? 0);
+            },
+            o.signal,
+          ),
         ),
         spec,
       );

@@ -32,11 +32,13 @@ export interface IntermediateStore {
   /**
    * A verified local copy of `spec` at `dest`, or (on a miss) the file `build` writes at the path
    * it is given, then kept under the spec's key. An undefined spec is never kept: built every time.
+   * `signal` is the build's own (progress is reported through it).
    */
   obtain(
     spec: IntermediateSpec | undefined,
     dest: string,
     build: (out: string) => Promise<void>,
+    signal?: AbortSignal,
   ): Promise<ObtainedIntermediate>;
 }
 

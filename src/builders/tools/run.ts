@@ -42,7 +42,7 @@ export interface RunningTool {
 /** Starts `command args` with stdin/stdout as pipes and stderr captured. */
 export function spawnTool(command: string, args: readonly string[], options: SpawnOptions): RunningTool {
   const { step, signal } = options;
-  reportBuildStep(step);
+  reportBuildStep(step, signal);
   const name = basename(command);
   const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
   let tail = Buffer.alloc(0);
