@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CachedIntermediateStore } from '../../src/assets/intermediate-store.js';
 import { buildInitramfsAsset, type ResolvedExtension } from '../../src/assets/kinds/initramfs.js';
+import { NO_INTERMEDIATE_STORE, type IntermediateStore } from '../../src/builders/initramfs/intermediates.js';
 import { FsAssetCache } from '../../src/cache/fs-cache.js';
 import { externalUrlOf } from '../../src/config/load.js';
 import { deriveQuirks } from '../../src/profile/quirks.js';
@@ -46,7 +47,7 @@ describe('initramfs build reuse', { timeout: 300_000 }, () => {
     version: string,
     loaded: LoadedSchematic,
     names: string[],
-    store: CachedIntermediateStore | undefined,
+    store: IntermediateStore | undefined,
   ): Promise<{ sha256: string; reused: string[]; steps: string[] }> {
     const f = t.factory;
     const entries = await f.release.resolveExtensions(version, names);
@@ -105,6 +106,22 @@ describe('initramfs build reuse', { timeout: 300_000 }, () => {
       assert.ok(second.steps.includes('reuse squashfs siderolabs/vfat-module'), second.steps.join('\n'));
       assert.ok(!second.steps.some((s) => s.includes('modules.dep: depmod')), 'no depmod on reuse');
       assert.equal(second.sha256, (await build(version, s2, THREE, undefined)).sha256, 'reused = cold');
+
+      // modules.dep rebuilt while the module extension's bundle is reused: its tree comes from the
+      // cached squashfs layer instead of the unpacked image, with the same result.
+      const noModulesDep: IntermediateStore = {
+        obtain: (spec, dest, make, signal) =>
+          spec?.type === 'modules-dep'
+            ? NO_INTERMEDIATE_STORE.obtain(spec, dest, make)
+            : store.obtain(spec, dest, make, signal),
+      };
+      const fromLayer = await build(version, s2, THREE, noModulesDep);
+      assert.ok(fromLayer.reused.includes('squashfs siderolabs/vfat-module'));
+      assert.ok(
+        fromLayer.steps.includes('initramfs: modules.dep: unsquashfs extension layer'),
+        fromLayer.steps.join('\n'),
+      );
+      assert.equal(fromLayer.sha256, second.sha256, 'modules.dep from the cached layer = from the image');
 
       // One more extension (microcode at a new index): only its bundle and the microcode archive are new.
       const four = [...THREE.slice(0, 1), FOURTH, ...THREE.slice(1)];

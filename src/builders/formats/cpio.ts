@@ -32,8 +32,8 @@ export interface CpioEntryOptions {
   nlink?: number;
 }
 
-/** Where a regular file's bytes come from. */
-export type CpioFileContent = Buffer | { path: string };
+/** Where a regular file's bytes come from: a buffer, a file, or `size` bytes of a file from `start`. */
+export type CpioFileContent = Buffer | { path: string; start?: number; size?: number };
 
 interface HeaderFields {
   mode: number;
@@ -85,10 +85,19 @@ export class CpioWriter {
       await this.pad4();
       return;
     }
-    const size = (await stat(content.path)).size;
+    const start = content.start ?? 0;
+    const size = content.size ?? (await stat(content.path)).size - start;
     await this.header({ name, mode, nlink, size });
     let copied = 0;
-    for await (const chunk of createReadStream(content.path) as AsyncIterable<Buffer>) {
+    const stream =
+      size === 0
+        ? []
+        : (createReadStream(content.path, {
+            start,
+            end: start + size - 1,
+            highWaterMark: 1 << 20,
+          }) as AsyncIterable<Buffer>);
+    for await (const chunk of stream) {
       copied += chunk.length;
       // A file that grows while it is archived would corrupt every following header.
       if (copied > size) throw new Error(`cpio: ${content.path} grew while being archived`);

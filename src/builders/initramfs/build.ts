@@ -14,9 +14,11 @@
  * same bytes, and their outputs are identical.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { chmod, copyFile, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { copyFile, mkdir, readFile, readdir, rename, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { FactoryError, isFactoryError } from '../../errors.js';
 import { MANIFEST_VERSION, type ExtensionMetadata } from '../extensions/manifest.js';
 import { emitExtensionsConfig, type ExtensionsLayer } from '../extensions/manifest-yaml.js';
@@ -39,6 +41,7 @@ import {
 import { writeMicrocodeArchive } from './microcode.js';
 import { buildModulesDep } from './modules-dep.js';
 import { MICROCODE, type InitramfsQuirks } from './paths.js';
+import { Stage } from './stage.js';
 
 /** One extension: already unpacked (`dir`), or unpacked on demand (`unpack`). */
 export interface InitramfsExtension {
@@ -102,14 +105,13 @@ export async function buildInitramfs(o: BuildInitramfsOptions): Promise<Initramf
     await rename(tmp, output);
     return { path: output, extensionsYaml: '', layout: plainLayout((await stat(output)).size), reused: [] };
   }
-  const stage = join(o.workDir, 'stage');
-  await mkdir(stage, { recursive: true });
-  if ((await readdir(stage)).length > 0) {
-    throw new FactoryError('BUILD_FAILED', 'initramfs: the work directory already holds a stage');
-  }
+  const stage = new Stage();
   const store = o.store ?? NO_INTERMEDIATE_STORE;
   const bundles = join(o.workDir, 'bundles');
   await mkdir(bundles, { recursive: true });
+  if ((await readdir(bundles)).length > 0) {
+    throw new FactoryError('BUILD_FAILED', 'initramfs: the work directory already holds a build');
+  }
   const compression = o.compression ?? IMAGER_APPENDIX_COMPRESSION;
   // What every squashfs depends on besides its tree: the flags (paths left out), the format.
   const squashFlags = mksquashfsArgs({
@@ -182,7 +184,8 @@ export async function buildInitramfs(o: BuildInitramfsOptions): Promise<Initramf
     // 2. The stage, in layer order: later extensions overwrite earlier firmware.
     const layers: ExtensionsLayer[] = [];
     const withMicrocode: { key: string | undefined; applied: AppliedBundle }[] = [];
-    const withModules: { name: string; dirname: string; key: string | undefined }[] = [];
+    const withModules: { name: string; dirname: string; key: string | undefined; applied: AppliedBundle }[] =
+      [];
     for (const [i, { ext, dirname }] of ordered.entries()) {
       const step = `initramfs: extension ${ext.name}`;
       throwIfAborted(o.signal, step);
@@ -190,7 +193,7 @@ export async function buildInitramfs(o: BuildInitramfsOptions): Promise<Initramf
       const applied = await guard(step, () =>
         applyBundle(got.path, { stage, dirname, quirks: o.quirks, step }),
       );
-      await rm(got.path, { force: true });
+      // The stage refers to the bundle's bytes: the file stays until the archive is written.
       if (o.talosVersion !== undefined)
         checkCompatibility(
           { version: MANIFEST_VERSION, metadata: applied.metadata },
@@ -199,7 +202,7 @@ export async function buildInitramfs(o: BuildInitramfsOptions): Promise<Initramf
         );
       layers.push({ image: `${dirname}.sqsh`, metadata: applied.metadata });
       if (applied.microcode.size > 0) withMicrocode.push({ key: got.key, applied });
-      if (applied.facts.modules) withModules.push({ name: ext.name, dirname, key: got.key });
+      if (applied.facts.modules) withModules.push({ name: ext.name, dirname, key: got.key, applied });
     }
 
     // 3. modules.dep: from the base initramfs and the module trees, in layer order, always last.
@@ -225,7 +228,7 @@ export async function buildInitramfs(o: BuildInitramfsOptions): Promise<Initramf
                 // A reused bundle was never unpacked here: its layer holds the same module tree.
                 dirs.push({
                   name: m.name,
-                  dir: unpacked.get(m.dirname) ?? (await unsquashLayer(stage, m.dirname, o)),
+                  dir: unpacked.get(m.dirname) ?? (await unsquashLayer(m.applied, m.dirname, o)),
                 });
               }
               await mkdir(join(o.workDir, 'modules-dep'), { recursive: true });
@@ -297,8 +300,12 @@ export async function buildInitramfs(o: BuildInitramfsOptions): Promise<Initramf
 
     // 5. extensions.yaml and the archive.
     const extensionsYaml = emitExtensionsConfig(layers);
-    await writeFile(join(stage, 'extensions.yaml'), extensionsYaml);
-    await chmod(join(stage, 'extensions.yaml'), 0o644);
+    stage.writeFile(
+      'extensions.yaml',
+      0o644,
+      Buffer.from(extensionsYaml, 'utf8'),
+      'initramfs: extensions.yaml',
+    );
     throwIfAborted(o.signal, 'initramfs: assemble');
     await mkdir(dirname(output), { recursive: true });
     const layout = await guard('initramfs: assemble', () =>
@@ -328,13 +335,23 @@ export function appendixCompressorArgs(zstd: boolean, c: AppendixCompression): s
   return zstd ? ['zstd', ...zstdInitramfsArgs(c.zstdLevel)] : ['xz', ...xzInitramfsArgs(c.xzPreset)];
 }
 
-/** Extracts a staged extension layer, for its module tree (the bundle came from the store). */
-async function unsquashLayer(stage: string, dirname: string, o: BuildInitramfsOptions): Promise<string> {
+/** Extracts an extension's squashfs layer, for its module tree (the bundle came from the store). */
+async function unsquashLayer(
+  applied: AppliedBundle,
+  dirname: string,
+  o: BuildInitramfsOptions,
+): Promise<string> {
   const dir = join(o.workDir, 'layers', dirname);
   await mkdir(dir, { recursive: true });
+  const image = join(o.workDir, 'layers', `${dirname}.sqsh`);
+  const { path, start, size } = applied.layer;
+  await pipeline(
+    size === 0 ? Readable.from([]) : createReadStream(path, { start, end: start + size - 1 }),
+    createWriteStream(image),
+  );
   await unsquashfsExtract({
     step: 'initramfs: modules.dep: unsquashfs extension layer',
-    image: join(stage, `${dirname}.sqsh`),
+    image,
     dest: join(dir, 'rootfs'),
     signal: o.signal,
   });

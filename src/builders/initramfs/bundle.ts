@@ -9,26 +9,24 @@
  *   microcode/<name>.bin      this extension's early microcode, concatenated in glob order
  *   firmware, firmware/…      the firmware tree minus microcode, symlinks materialised, raw modes
  *
- * Applying a bundle writes `<stage>/<dirname>.sqsh`, lays the firmware over the stage's firmware
- * tree with the imager's copy semantics, and hands the microcode back; which index an extension
- * has only decides the squashfs file name, so reusing a bundle at another index is exact.
+ * Applying a bundle stages `<dirname>.sqsh`, lays the firmware over the stage's firmware tree
+ * with the imager's copy semantics, and hands the microcode back; which index an extension has
+ * only decides the squashfs file name, so reusing a bundle at another index is exact.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { chmod, mkdir, realpath, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { FactoryError } from '../../errors.js';
 import type { ExtensionMetadata } from '../extensions/manifest.js';
 import { CpioWriter } from '../formats/cpio.js';
 import { readCpio } from '../formats/cpio-reader.js';
 import { mksquashfs } from '../tools/mksquashfs.js';
 import { throwIfAborted } from '../tools/run.js';
-import { placeEntry, resolveInside, walkFollowing, type FollowedEntry } from './copy.js';
-import { mkdirLike } from './mkdir-like.js';
+import { resolveInside, walkFollowing, type FollowedEntry } from './copy.js';
 import { providesModules } from './modules-dep.js';
 import { firmwareDir, MICROCODE, type InitramfsQuirks } from './paths.js';
 import { collectMicrocode } from './microcode.js';
+import type { Stage } from './stage.js';
 
 /** Version of the bundle layout and of the staging rules it encodes: part of every bundle key. */
 export const BUNDLE_FORMAT = 'extension-bundle-1';
@@ -141,68 +139,71 @@ export async function packExtension(ext: BundleSource, o: PackOptions): Promise<
 
 /** Settings of {@link applyBundle}. */
 export interface ApplyOptions {
-  stage: string;
+  stage: Stage;
   /** Staging directory name: `0`, `1`, … or `modules.dep`; the layer becomes `<dirname>.sqsh`. */
   dirname: string;
   quirks: InitramfsQuirks;
   step: string;
 }
 
-/** What applying a bundle yields besides the files placed in the stage. */
+/** What applying a bundle yields besides the entries placed in the stage. */
 export interface AppliedBundle {
   metadata: ExtensionMetadata;
   facts: BundleFacts;
   /** Microcode by file name (`GenuineIntel.bin`, …), for the early archive. */
   microcode: Map<string, Buffer>;
+  /** Where the squashfs layer's bytes are. */
+  layer: { path: string; start: number; size: number };
 }
 
-/** Places a bundle's layer and firmware into the stage; returns its metadata, facts and microcode. */
+/**
+ * Places a bundle's layer and firmware into the stage (their bytes stay in the bundle file, which
+ * must outlive the stage); returns its metadata, facts, microcode and where its layer is.
+ */
 export async function applyBundle(bundle: string, o: ApplyOptions): Promise<AppliedBundle> {
-  const fwRoot = join(o.stage, firmwareDir(o.quirks));
+  const fwRel = firmwareDir(o.quirks);
   const bad = (why: string): FactoryError =>
     new FactoryError('BUILD_FAILED', `${o.step}: cached extension bundle is unusable: ${why}`);
   let metadata: ExtensionMetadata | undefined;
   let facts: BundleFacts | undefined;
-  let layer = false;
+  let layer: AppliedBundle['layer'] | undefined;
   const microcode = new Map<string, Buffer>();
-  for await (const entry of readCpio(createReadStream(bundle))) {
+  for await (const entry of readCpio(createReadStream(bundle, { highWaterMark: 1 << 20 }))) {
     const { name } = entry;
+    const bytes = { path: bundle, start: entry.dataOffset, size: entry.size };
     if (name === 'metadata.json' || name === 'facts.json') {
       const text = Buffer.concat(await collect(entry.content())).toString('utf8');
       if (name === 'metadata.json') metadata = parseMetadata(text);
       else facts = parseFacts(text);
       if ((name === 'metadata.json' ? metadata : facts) === undefined) throw bad(`malformed ${name}`);
     } else if (name === 'layer.sqsh' && entry.type === 'file') {
-      const dest = join(o.stage, `${o.dirname}.sqsh`);
-      await pipeline(Readable.from(entry.content()), createWriteStream(dest, { flags: 'wx' }));
-      // The cpio records this mode; do not let the process umask decide it.
-      await chmod(dest, 0o644);
-      layer = true;
+      // The cpio records this mode; the process umask does not decide it.
+      o.stage.writeFile(`${o.dirname}.sqsh`, 0o644, bytes, o.step);
+      layer = bytes;
     } else if (name.startsWith('microcode/') && entry.type === 'file') {
       const file = name.slice('microcode/'.length);
       if (!MICROCODE_NAMES.has(file) || microcode.has(file)) throw bad(`unexpected member ${name}`);
       microcode.set(file, Buffer.concat(await collect(entry.content())));
     } else if (name === 'firmware' && entry.type === 'directory') {
       // MkdirAll in the imager gives missing parents the firmware dir's own mode.
-      await mkdirLike(fwRoot, entry.mode & 0o7777);
+      o.stage.mkdirAll(fwRel, entry.mode & 0o7777, `${o.step}: firmware`);
     } else if (name.startsWith('firmware/') && (entry.type === 'file' || entry.type === 'directory')) {
       const rel = name.slice('firmware/'.length);
       if (!safeRelative(rel)) throw bad(`unsafe member name ${JSON.stringify(name)}`);
       const kind = entry.type === 'file' ? 'file' : 'dir';
-      await placeEntry(
+      o.stage.place(
+        `${fwRel}/${rel}`,
         kind,
         entry.mode & 0o7777,
-        kind === 'file' ? entry.content() : undefined,
-        join(fwRoot, rel),
+        kind === 'file' ? bytes : undefined,
         `${o.step}: firmware`,
-        rel,
       );
     } else {
       throw bad(`unexpected member ${JSON.stringify(name)}`);
     }
   }
-  if (metadata === undefined || facts === undefined || !layer) throw bad('a member is missing');
-  return { metadata, facts, microcode };
+  if (metadata === undefined || facts === undefined || layer === undefined) throw bad('a member is missing');
+  return { metadata, facts, microcode, layer };
 }
 
 async function collect(source: AsyncIterable<Buffer>): Promise<Buffer[]> {
