@@ -214,7 +214,7 @@ for (const version of VERSIONS) {
         dir: await mkdtemp(join(t.dataDir, 'large-cache-')),
         maxBytes: 8 << 30,
       });
-      const store = new CachedIntermediateStore(cache);
+      const store = new CachedIntermediateStore(cache, { stagingDir: join(t.dataDir, 'staging') });
       const cold = await largeBuild(compression, store, cache);
       const warm = await largeBuild(compression, store, cache);
       console.log(

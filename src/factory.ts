@@ -204,7 +204,9 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
     log,
   });
   const externalURL = externalUrlOf(config);
-  const intermediates = config.build.reuseIntermediates ? new CachedIntermediateStore(cache, log) : undefined;
+  const intermediates = config.build.reuseIntermediates
+    ? new CachedIntermediateStore(cache, { stagingDir: join(workRoot, 'intermediates'), log })
+    : undefined;
   const assets = new AssetService({
     release,
     runner,
@@ -263,6 +265,7 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
       ready = false;
       await app.close(); // in-flight requests finish (and with them the builds they wait for)
       runner.close(); // builds whose clients all left are not worth finishing
+      await intermediates?.settled(); // build intermediates still being stored
     },
   };
 }

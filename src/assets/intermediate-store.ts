@@ -4,11 +4,12 @@
  * evicted like assets, and — with the registry cache — shared by every replica. Each is built once
  * at a time (single-flight per key; a concurrent build waits and then copies it), and verified on
  * every read: the copy a build uses is hashed as it is made, and a mismatch drops the entry and
- * rebuilds it, so a corrupt cache can cost time but never make a wrong asset.
+ * rebuilds it, so a corrupt cache can cost time but never make a wrong asset. Freshly built ones
+ * are stored behind the build's back: a cold build does not wait for the cache.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { link, rm } from 'node:fs/promises';
+import { link, mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
@@ -38,9 +39,22 @@ export class CachedIntermediateStore implements IntermediateStore {
   readonly #flight = new SingleFlight<string, void>();
   readonly stats: IntermediateStats = { reused: 0, built: 0, corrupt: 0 };
 
-  constructor(cache: AssetCache, log: Logger = silentLogger) {
+  /**
+   * `stagingDir` holds freshly built intermediates while they are stored, after the build that
+   * made them has moved on (write-behind: a cold build does not wait for cache puts). It should
+   * be on the file system of the build work dirs; otherwise each put is waited for.
+   */
+  constructor(cache: AssetCache, options: { stagingDir?: string; log?: Logger } = {}) {
     this.#cache = cache;
-    this.#log = log;
+    this.#stagingDir = options.stagingDir;
+    this.#log = options.log ?? silentLogger;
+  }
+
+  readonly #stagingDir: string | undefined;
+
+  /** Settles when every intermediate built so far has been stored (or failed to be). */
+  async settled(): Promise<void> {
+    while (this.#storing.size > 0) await Promise.all(this.#storing.values());
   }
 
   async obtain(
@@ -52,7 +66,7 @@ export class CachedIntermediateStore implements IntermediateStore {
     if (spec === undefined) {
       await build(dest);
       this.stats.built++;
-      return { path: dest, key: undefined, reused: false, stored: Promise.resolve() };
+      return { path: dest, key: undefined, reused: false };
     }
     const key = intermediateKey(spec);
     // A build that waited for another one's copy tries once more as the builder if that one failed.
@@ -60,7 +74,7 @@ export class CachedIntermediateStore implements IntermediateStore {
       if (await this.#copyOut(key, spec, dest)) {
         this.stats.reused++;
         reportBuildReuse(spec.label, signal);
-        return { path: dest, key, reused: true, stored: Promise.resolve() };
+        return { path: dest, key, reused: true };
       }
       let built: Promise<void> | undefined;
       const shared = this.#flight.do(key, () => {
@@ -72,7 +86,7 @@ export class CachedIntermediateStore implements IntermediateStore {
         shared.catch(() => undefined); // the builder's own failure surfaces through `built`
         await built;
         this.stats.built++;
-        return { path: dest, key, reused: false, stored: shared.catch(() => undefined) };
+        return { path: dest, key, reused: false };
       }
       reportBuildStep(`initramfs: wait for ${spec.label} (built by another build)`, signal);
       try {
@@ -97,8 +111,22 @@ export class CachedIntermediateStore implements IntermediateStore {
     await build(out);
     // The cache may move the file it is given: the build keeps its own name for the same bytes.
     await link(out, dest);
+    // Out of the work dir, the copy can be stored after the build is done and its dir removed.
+    let source = out;
+    let behind = false;
+    if (this.#stagingDir !== undefined) {
+      const staged = join(this.#stagingDir, `${key}-${randomUUID()}`);
+      try {
+        await mkdir(this.#stagingDir, { recursive: true });
+        await rename(out, staged);
+        source = staged;
+        behind = true;
+      } catch {
+        // Another file system: store it before the build goes on.
+      }
+    }
     const storing = this.#cache
-      .put(key, out)
+      .put(key, source)
       .then(
         () => undefined,
         (e: unknown) => {
@@ -111,9 +139,10 @@ export class CachedIntermediateStore implements IntermediateStore {
       )
       .finally(() => {
         this.#storing.delete(key);
-        return rm(out, { force: true });
+        return rm(source, { force: true });
       });
     this.#storing.set(key, storing);
+    if (!behind) await storing;
   }
 
   /** Copies the cached bytes of `key` to `dest`, checking size and sha256; false on a miss. */

@@ -84,7 +84,7 @@ describe('initramfs build reuse', { timeout: 300_000 }, () => {
     it(`${version}: builds from cached intermediates are byte-identical to cold builds`, async () => {
       const cacheDir = await mkdtemp(join(scratch, 'cache-'));
       const cache = new FsAssetCache({ dir: cacheDir, maxBytes: 1 << 30 });
-      const store = new CachedIntermediateStore(cache);
+      const store = new CachedIntermediateStore(cache, { stagingDir: join(scratch, 'staging') });
 
       // Cold: everything built (and kept), same bytes as with nothing kept at all.
       const s1 = await schematic(THREE);
@@ -140,6 +140,7 @@ describe('initramfs build reuse', { timeout: 300_000 }, () => {
       assert.ok(again.reused.includes('squashfs schematic'), again.reused.join(', '));
 
       // Corrupt every cached intermediate on disk: each is rebuilt, the asset is still right.
+      await store.settled();
       const blobs = join(cacheDir, 'blobs');
       for (const name of await readdir(blobs)) {
         const fh = await open(join(blobs, name), 'r+');
@@ -159,12 +160,13 @@ describe('initramfs build reuse', { timeout: 300_000 }, () => {
 
   it('concurrent builds sharing extensions build each bundle once', async () => {
     const cache = new FsAssetCache({ dir: await mkdtemp(join(scratch, 'cache-')), maxBytes: 1 << 30 });
-    const store = new CachedIntermediateStore(cache);
+    const store = new CachedIntermediateStore(cache, { stagingDir: join(scratch, 'staging') });
     const [a, b] = await Promise.all([schematic(THREE), schematic(THREE)]);
     const [ra, rb] = await Promise.all([
       build('v1.10.6', a, THREE, store),
       build('v1.10.6', b, THREE, store),
     ]);
+    await store.settled();
     // Two virtual extensions are new; of the three bundles, modules.dep and microcode, each once.
     assert.equal(store.stats.built, 2 + 5, JSON.stringify(store.stats));
     assert.equal(ra.reused.length + rb.reused.length, 5);

@@ -123,10 +123,8 @@ export async function buildInitramfs(o: BuildInitramfsOptions): Promise<Initramf
   }).slice(2);
   const common = { format: BUNDLE_FORMAT, quirks: o.quirks, squashfs: squashFlags };
   const reused: string[] = [];
-  const stored: Promise<void>[] = [];
   const track = (got: ObtainedIntermediate, spec: IntermediateSpec | undefined): ObtainedIntermediate => {
     if (got.reused && spec) reused.push(spec.label);
-    stored.push(got.stored);
     return got;
   };
 
@@ -135,196 +133,187 @@ export async function buildInitramfs(o: BuildInitramfsOptions): Promise<Initramf
     .map((ext, index) => ({ ext, dirname: String(index) }))
     .sort((a, b) => (a.dirname < b.dirname ? -1 : a.dirname > b.dirname ? 1 : 0));
 
-  try {
-    // 1. One bundle per extension, two at a time: a miss unpacks and squashes (process start-up
-    // dominates small extensions, and mksquashfs is multi-threaded for big ones); a hit is a copy.
-    const unpacked = new Map<string, string>();
-    const obtained = await mapLimit(ordered, 2, ({ ext, dirname }) => {
-      const step = `initramfs: extension ${ext.name}`;
-      throwIfAborted(o.signal, step);
-      const spec: IntermediateSpec | undefined = ext.identity
-        ? { type: 'extension', parts: { ...common, extension: ext.identity }, label: `squashfs ${ext.name}` }
-        : undefined;
-      return guard(step, async () =>
-        track(
-          await store.obtain(
-            spec,
-            join(bundles, `${dirname}.bundle`),
-            async (out) => {
-              let dir = ext.dir;
-              let metadata = ext.metadata;
-              if (dir === undefined) {
-                if (!ext.unpack)
-                  throw new Error(`extension ${ext.name} has neither a directory nor an unpack step`);
-                dir = join(o.workDir, 'extensions', dirname);
-                await mkdir(dir, { recursive: true });
-                metadata = await ext.unpack(dir);
-              }
-              metadata ??= await readMetadata(dir, ext.name);
-              unpacked.set(dirname, dir);
-              await packExtension(
-                { name: ext.name, dir, metadata },
-                {
-                  quirks: o.quirks,
-                  sourceDateEpoch: o.sourceDateEpoch,
-                  scratch: join(o.workDir, 'pack', dirname),
-                  out,
-                  step,
-                  signal: o.signal,
-                },
-              );
-            },
-            o.signal,
-          ),
+  // 1. One bundle per extension, two at a time: a miss unpacks and squashes (process start-up
+  // dominates small extensions, and mksquashfs is multi-threaded for big ones); a hit is a copy.
+  const unpacked = new Map<string, string>();
+  const obtained = await mapLimit(ordered, 2, ({ ext, dirname }) => {
+    const step = `initramfs: extension ${ext.name}`;
+    throwIfAborted(o.signal, step);
+    const spec: IntermediateSpec | undefined = ext.identity
+      ? { type: 'extension', parts: { ...common, extension: ext.identity }, label: `squashfs ${ext.name}` }
+      : undefined;
+    return guard(step, async () =>
+      track(
+        await store.obtain(
           spec,
-        ),
-      );
-    });
-
-    // 2. The stage, in layer order: later extensions overwrite earlier firmware.
-    const layers: ExtensionsLayer[] = [];
-    const withMicrocode: { key: string | undefined; applied: AppliedBundle }[] = [];
-    const withModules: { name: string; dirname: string; key: string | undefined; applied: AppliedBundle }[] =
-      [];
-    for (const [i, { ext, dirname }] of ordered.entries()) {
-      const step = `initramfs: extension ${ext.name}`;
-      throwIfAborted(o.signal, step);
-      const got = obtained[i] as ObtainedIntermediate;
-      const applied = await guard(step, () =>
-        applyBundle(got.path, { stage, dirname, quirks: o.quirks, step }),
-      );
-      // The stage refers to the bundle's bytes: the file stays until the archive is written.
-      if (o.talosVersion !== undefined)
-        checkCompatibility(
-          { version: MANIFEST_VERSION, metadata: applied.metadata },
-          ext.name,
-          o.talosVersion,
-        );
-      layers.push({ image: `${dirname}.sqsh`, metadata: applied.metadata });
-      if (applied.microcode.size > 0) withMicrocode.push({ key: got.key, applied });
-      if (applied.facts.modules) withModules.push({ name: ext.name, dirname, key: got.key, applied });
-    }
-
-    // 3. modules.dep: from the base initramfs and the module trees, in layer order, always last.
-    if (withModules.length > 0) {
-      const step = 'initramfs: modules.dep';
-      const keys = withModules.map((m) => m.key);
-      const spec: IntermediateSpec | undefined =
-        o.store && keys.every((k) => k !== undefined)
-          ? {
-              type: 'modules-dep',
-              parts: { ...common, base: o.baseSha256 ?? (await sha256File(o.baseInitramfs)), modules: keys },
-              label: 'modules.dep',
+          join(bundles, `${dirname}.bundle`),
+          async (out) => {
+            let dir = ext.dir;
+            let metadata = ext.metadata;
+            if (dir === undefined) {
+              if (!ext.unpack)
+                throw new Error(`extension ${ext.name} has neither a directory nor an unpack step`);
+              dir = join(o.workDir, 'extensions', dirname);
+              await mkdir(dir, { recursive: true });
+              metadata = await ext.unpack(dir);
             }
-          : undefined;
-      const got = track(
-        await guard(step, () =>
-          store.obtain(
-            spec,
-            join(bundles, 'modules.dep.bundle'),
-            async (out) => {
-              const dirs: { name: string; dir: string }[] = [];
-              for (const m of withModules) {
-                // A reused bundle was never unpacked here: its layer holds the same module tree.
-                dirs.push({
-                  name: m.name,
-                  dir: unpacked.get(m.dirname) ?? (await unsquashLayer(m.applied, m.dirname, o)),
-                });
-              }
-              await mkdir(join(o.workDir, 'modules-dep'), { recursive: true });
-              const md = await buildModulesDep({
-                baseInitramfs: o.baseInitramfs,
-                extensions: dirs,
+            metadata ??= await readMetadata(dir, ext.name);
+            unpacked.set(dirname, dir);
+            await packExtension(
+              { name: ext.name, dir, metadata },
+              {
                 quirks: o.quirks,
-                workDir: join(o.workDir, 'modules-dep'),
+                sourceDateEpoch: o.sourceDateEpoch,
+                scratch: join(o.workDir, 'pack', dirname),
+                out,
+                step,
                 signal: o.signal,
-              });
-              if (md === undefined) throw new Error('no extension provides modules after all');
-              await packExtension(
-                { name: 'modules.dep', dir: md.dir, metadata: md.metadata },
-                {
-                  quirks: o.quirks,
-                  sourceDateEpoch: o.sourceDateEpoch,
-                  scratch: join(o.workDir, 'pack', 'modules.dep'),
-                  out,
-                  step,
-                  signal: o.signal,
-                },
-              );
-            },
-            o.signal,
-          ),
+              },
+            );
+          },
+          o.signal,
         ),
         spec,
-      );
-      const applied = await guard(step, () =>
-        applyBundle(got.path, { stage, dirname: 'modules.dep', quirks: o.quirks, step }),
-      );
-      layers.push({ image: 'modules.dep.sqsh', metadata: applied.metadata });
-    }
+      ),
+    );
+  });
 
-    // 4. Early microcode, concatenated across extensions in layer order.
-    let prefix: string | undefined;
-    if (withMicrocode.length > 0) {
-      const keys = withMicrocode.map((m) => m.key);
-      const spec: IntermediateSpec | undefined = keys.every((k) => k !== undefined)
+  // 2. The stage, in layer order: later extensions overwrite earlier firmware.
+  const layers: ExtensionsLayer[] = [];
+  const withMicrocode: { key: string | undefined; applied: AppliedBundle }[] = [];
+  const withModules: { name: string; dirname: string; key: string | undefined; applied: AppliedBundle }[] =
+    [];
+  for (const [i, { ext, dirname }] of ordered.entries()) {
+    const step = `initramfs: extension ${ext.name}`;
+    throwIfAborted(o.signal, step);
+    const got = obtained[i] as ObtainedIntermediate;
+    const applied = await guard(step, () =>
+      applyBundle(got.path, { stage, dirname, quirks: o.quirks, step }),
+    );
+    // The stage refers to the bundle's bytes: the file stays until the archive is written.
+    if (o.talosVersion !== undefined)
+      checkCompatibility({ version: MANIFEST_VERSION, metadata: applied.metadata }, ext.name, o.talosVersion);
+    layers.push({ image: `${dirname}.sqsh`, metadata: applied.metadata });
+    if (applied.microcode.size > 0) withMicrocode.push({ key: got.key, applied });
+    if (applied.facts.modules) withModules.push({ name: ext.name, dirname, key: got.key, applied });
+  }
+
+  // 3. modules.dep: from the base initramfs and the module trees, in layer order, always last.
+  if (withModules.length > 0) {
+    const step = 'initramfs: modules.dep';
+    const keys = withModules.map((m) => m.key);
+    const spec: IntermediateSpec | undefined =
+      o.store && keys.every((k) => k !== undefined)
         ? {
-            type: 'microcode',
-            parts: { format: MICROCODE_FORMAT, mtime: o.sourceDateEpoch ?? 0, sources: keys },
-            label: 'early microcode',
+            type: 'modules-dep',
+            parts: { ...common, base: o.baseSha256 ?? (await sha256File(o.baseInitramfs)), modules: keys },
+            label: 'modules.dep',
           }
         : undefined;
-      const got = track(
-        await guard('initramfs: microcode', () =>
-          store.obtain(
-            spec,
-            join(bundles, 'microcode.cpio'),
-            async (out) => {
-              const files = new Map<string, Buffer[]>();
-              for (const ucode of MICROCODE) {
-                const name = ucode.dest.slice(ucode.dest.lastIndexOf('/') + 1);
-                for (const m of withMicrocode) {
-                  const bytes = m.applied.microcode.get(name);
-                  if (bytes !== undefined) files.set(ucode.dest, [...(files.get(ucode.dest) ?? []), bytes]);
-                }
-              }
-              await writeMicrocodeArchive(files, out, o.sourceDateEpoch ?? 0);
-            },
-            o.signal,
-          ),
+    const got = track(
+      await guard(step, () =>
+        store.obtain(
+          spec,
+          join(bundles, 'modules.dep.bundle'),
+          async (out) => {
+            const dirs: { name: string; dir: string }[] = [];
+            for (const m of withModules) {
+              // A reused bundle was never unpacked here: its layer holds the same module tree.
+              dirs.push({
+                name: m.name,
+                dir: unpacked.get(m.dirname) ?? (await unsquashLayer(m.applied, m.dirname, o)),
+              });
+            }
+            await mkdir(join(o.workDir, 'modules-dep'), { recursive: true });
+            const md = await buildModulesDep({
+              baseInitramfs: o.baseInitramfs,
+              extensions: dirs,
+              quirks: o.quirks,
+              workDir: join(o.workDir, 'modules-dep'),
+              signal: o.signal,
+            });
+            if (md === undefined) throw new Error('no extension provides modules after all');
+            await packExtension(
+              { name: 'modules.dep', dir: md.dir, metadata: md.metadata },
+              {
+                quirks: o.quirks,
+                sourceDateEpoch: o.sourceDateEpoch,
+                scratch: join(o.workDir, 'pack', 'modules.dep'),
+                out,
+                step,
+                signal: o.signal,
+              },
+            );
+          },
+          o.signal,
         ),
-        spec,
-      );
-      prefix = got.path;
-    }
-
-    // 5. extensions.yaml and the archive.
-    const extensionsYaml = emitExtensionsConfig(layers);
-    stage.writeFile(
-      'extensions.yaml',
-      0o644,
-      Buffer.from(extensionsYaml, 'utf8'),
-      'initramfs: extensions.yaml',
+      ),
+      spec,
     );
-    throwIfAborted(o.signal, 'initramfs: assemble');
-    await mkdir(dirname(output), { recursive: true });
-    const layout = await guard('initramfs: assemble', () =>
-      assembleInitramfs({
-        stage,
-        baseInitramfs: o.baseInitramfs,
-        output,
-        zstd: o.quirks.zstd,
-        compression,
-        prefix,
-        mtime: o.sourceDateEpoch ?? 0,
-        signal: o.signal,
-      }),
+    const applied = await guard(step, () =>
+      applyBundle(got.path, { stage, dirname: 'modules.dep', quirks: o.quirks, step }),
     );
-    return { path: output, extensionsYaml, layout, reused };
-  } finally {
-    // Freshly built intermediates are being kept meanwhile; they read from this work dir.
-    await Promise.all(stored);
+    layers.push({ image: 'modules.dep.sqsh', metadata: applied.metadata });
   }
+
+  // 4. Early microcode, concatenated across extensions in layer order.
+  let prefix: string | undefined;
+  if (withMicrocode.length > 0) {
+    const keys = withMicrocode.map((m) => m.key);
+    const spec: IntermediateSpec | undefined = keys.every((k) => k !== undefined)
+      ? {
+          type: 'microcode',
+          parts: { format: MICROCODE_FORMAT, mtime: o.sourceDateEpoch ?? 0, sources: keys },
+          label: 'early microcode',
+        }
+      : undefined;
+    const got = track(
+      await guard('initramfs: microcode', () =>
+        store.obtain(
+          spec,
+          join(bundles, 'microcode.cpio'),
+          async (out) => {
+            const files = new Map<string, Buffer[]>();
+            for (const ucode of MICROCODE) {
+              const name = ucode.dest.slice(ucode.dest.lastIndexOf('/') + 1);
+              for (const m of withMicrocode) {
+                const bytes = m.applied.microcode.get(name);
+                if (bytes !== undefined) files.set(ucode.dest, [...(files.get(ucode.dest) ?? []), bytes]);
+              }
+            }
+            await writeMicrocodeArchive(files, out, o.sourceDateEpoch ?? 0);
+          },
+          o.signal,
+        ),
+      ),
+      spec,
+    );
+    prefix = got.path;
+  }
+
+  // 5. extensions.yaml and the archive.
+  const extensionsYaml = emitExtensionsConfig(layers);
+  stage.writeFile(
+    'extensions.yaml',
+    0o644,
+    Buffer.from(extensionsYaml, 'utf8'),
+    'initramfs: extensions.yaml',
+  );
+  throwIfAborted(o.signal, 'initramfs: assemble');
+  await mkdir(dirname(output), { recursive: true });
+  const layout = await guard('initramfs: assemble', () =>
+    assembleInitramfs({
+      stage,
+      baseInitramfs: o.baseInitramfs,
+      output,
+      zstd: o.quirks.zstd,
+      compression,
+      prefix,
+      mtime: o.sourceDateEpoch ?? 0,
+      signal: o.signal,
+    }),
+  );
+  return { path: output, extensionsYaml, layout, reused };
 }
 
 /** Version of the early-microcode archive layout: part of its key. */

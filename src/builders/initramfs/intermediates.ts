@@ -23,8 +23,6 @@ export interface ObtainedIntermediate {
   /** The store key (undefined when the intermediate was not keyed). */
   readonly key: string | undefined;
   readonly reused: boolean;
-  /** Settles when the store has kept a freshly built file (never rejects): await before the work dir goes. */
-  readonly stored: Promise<void>;
 }
 
 /** Where intermediates come from and go to. */
@@ -57,7 +55,6 @@ export const NO_INTERMEDIATE_STORE: IntermediateStore = {
       path: dest,
       key: spec ? intermediateKey(spec) : undefined,
       reused: false,
-      stored: Promise.resolve(),
     };
   },
 };
