@@ -107,7 +107,8 @@ export async function buildInitramfsAsset(o: InitramfsAssetInput): Promise<strin
   });
   const result = await buildInitramfs({
     baseInitramfs: o.inputs.initramfs,
-    baseSha256: o.inputs.sha256['initramfs.xz'],
+    // The imager manifest digest and the arch pin the base initramfs (no blob needed for the key).
+    baseIdentity: `${o.inputs.imagerDigest}/${o.inputs.arch}`,
     extensions,
     quirks: { zstd: o.quirks.useZstdCompression, usrLib: o.quirks.usrMerge },
     compression: o.compression ?? DEFAULT_APPENDIX_COMPRESSION,

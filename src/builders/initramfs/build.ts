@@ -64,8 +64,8 @@ export interface InitramfsExtension {
 export interface BuildInitramfsOptions {
   /** The release's stock initramfs (xz or zstd; gzip/cpio accepted for fixtures). */
   baseInitramfs: string;
-  /** sha256 of the base initramfs (pins the modules.dep layer); hashed from the file when omitted. */
-  baseSha256?: string;
+  /** What pins the base initramfs (key of the modules.dep layer); its sha256 when omitted. */
+  baseIdentity?: string;
   /** In request order; the virtual schematic extension last. */
   extensions: readonly InitramfsExtension[];
   quirks: InitramfsQuirks;
@@ -206,7 +206,11 @@ export async function buildInitramfs(o: BuildInitramfsOptions): Promise<Initramf
       o.store && keys.every((k) => k !== undefined)
         ? {
             type: 'modules-dep',
-            parts: { ...common, base: o.baseSha256 ?? (await sha256File(o.baseInitramfs)), modules: keys },
+            parts: {
+              ...common,
+              base: o.baseIdentity ?? `sha256:${await sha256File(o.baseInitramfs)}`,
+              modules: keys,
+            },
             label: 'modules.dep',
           }
         : undefined;
