@@ -30,16 +30,17 @@ import { xzInitramfsArgs } from '../tools/xz.js';
 import { zstdInitramfsArgs } from '../tools/zstd.js';
 import { tempPathFor } from '../../util/atomic-file.js';
 import { assembleInitramfs, type AssembledLayout } from './assemble.js';
-import { applyBundle, BUNDLE_FORMAT, packExtension, type AppliedBundle } from './bundle.js';
+import { applyBundle, BUNDLE_FORMAT, packExtension, readBundleIndex, type AppliedBundle } from './bundle.js';
 import { IMAGER_APPENDIX_COMPRESSION, type AppendixCompression } from './compression.js';
 import {
+  intermediateKey,
   NO_INTERMEDIATE_STORE,
   type IntermediateSpec,
   type IntermediateStore,
   type ObtainedIntermediate,
 } from './intermediates.js';
 import { writeMicrocodeArchive } from './microcode.js';
-import { buildModulesDep } from './modules-dep.js';
+import { buildModulesDep, providesModules } from './modules-dep.js';
 import { MICROCODE, type InitramfsQuirks } from './paths.js';
 import { Stage } from './stage.js';
 
@@ -133,88 +134,89 @@ export async function buildInitramfs(o: BuildInitramfsOptions): Promise<Initramf
     .map((ext, index) => ({ ext, dirname: String(index) }))
     .sort((a, b) => (a.dirname < b.dirname ? -1 : a.dirname > b.dirname ? 1 : 0));
 
+  const specs = ordered.map(({ ext }): IntermediateSpec | undefined =>
+    ext.identity
+      ? { type: 'extension', parts: { ...common, extension: ext.identity }, label: `squashfs ${ext.name}` }
+      : undefined,
+  );
+  const keys = specs.map((spec) => (spec ? intermediateKey(spec) : undefined));
+  // What each extension carries, known as early as possible (a miss: right after unpacking; a hit:
+  // from its bundle), so modules.dep is built while the other extensions are still squashed.
+  const early = ordered.map(() => deferred<{ modules: boolean; unpacked?: string }>());
+  const bundleOf = ordered.map(() => deferred<ObtainedIntermediate>());
+
   // 1. One bundle per extension, two at a time: a miss unpacks and squashes (process start-up
   // dominates small extensions, and mksquashfs is multi-threaded for big ones); a hit is a copy.
-  const unpacked = new Map<string, string>();
-  const obtained = await mapLimit(ordered, 2, ({ ext, dirname }) => {
+  const bundlesDone = mapLimit(ordered, 2, async ({ ext, dirname }, i) => {
     const step = `initramfs: extension ${ext.name}`;
-    throwIfAborted(o.signal, step);
-    const spec: IntermediateSpec | undefined = ext.identity
-      ? { type: 'extension', parts: { ...common, extension: ext.identity }, label: `squashfs ${ext.name}` }
-      : undefined;
-    return guard(step, async () =>
-      track(
-        await store.obtain(
+    const spec = specs[i];
+    try {
+      throwIfAborted(o.signal, step);
+      const got = await guard(step, async () =>
+        track(
+          await store.obtain(
+            spec,
+            join(bundles, `${dirname}.bundle`),
+            async (out) => {
+              let dir = ext.dir;
+              let metadata = ext.metadata;
+              if (dir === undefined) {
+                if (!ext.unpack)
+                  throw new Error(`extension ${ext.name} has neither a directory nor an unpack step`);
+                dir = join(o.workDir, 'extensions', dirname);
+                await mkdir(dir, { recursive: true });
+                metadata = await ext.unpack(dir);
+              }
+              metadata ??= await readMetadata(dir, ext.name);
+              early[i]?.resolve({ modules: await providesModules(dir, o.quirks), unpacked: dir });
+              await packExtension(
+                { name: ext.name, dir, metadata },
+                {
+                  quirks: o.quirks,
+                  sourceDateEpoch: o.sourceDateEpoch,
+                  scratch: join(o.workDir, 'pack', dirname),
+                  out,
+                  step,
+                  signal: o.signal,
+                },
+              );
+            },
+            o.signal,
+          ),
           spec,
-          join(bundles, `${dirname}.bundle`),
-          async (out) => {
-            let dir = ext.dir;
-            let metadata = ext.metadata;
-            if (dir === undefined) {
-              if (!ext.unpack)
-                throw new Error(`extension ${ext.name} has neither a directory nor an unpack step`);
-              dir = join(o.workDir, 'extensions', dirname);
-              await mkdir(dir, { recursive: true });
-              metadata = await ext.unpack(dir);
-            }
-            metadata ??= await readMetadata(dir, ext.name);
-            unpacked.set(dirname, dir);
-            await packExtension(
-              { name: ext.name, dir, metadata },
-              {
-                quirks: o.quirks,
-                sourceDateEpoch: o.sourceDateEpoch,
-                scratch: join(o.workDir, 'pack', dirname),
-                out,
-                step,
-                signal: o.signal,
-              },
-            );
-          },
-          o.signal,
         ),
-        spec,
-      ),
-    );
+      );
+      if (got.reused)
+        early[i]?.resolve({ modules: (await guard(step, () => readBundleIndex(got.path))).facts.modules });
+      bundleOf[i]?.resolve(got);
+      return got;
+    } catch (e) {
+      early[i]?.reject(e);
+      bundleOf[i]?.reject(e);
+      throw e;
+    }
   });
 
-  // 2. The stage, in layer order: later extensions overwrite earlier firmware.
-  const layers: ExtensionsLayer[] = [];
-  const withMicrocode: { key: string | undefined; applied: AppliedBundle }[] = [];
-  const withModules: { name: string; dirname: string; key: string | undefined; applied: AppliedBundle }[] =
-    [];
-  for (const [i, { ext, dirname }] of ordered.entries()) {
-    const step = `initramfs: extension ${ext.name}`;
-    throwIfAborted(o.signal, step);
-    const got = obtained[i] as ObtainedIntermediate;
-    const applied = await guard(step, () =>
-      applyBundle(got.path, { stage, dirname, quirks: o.quirks, step }),
-    );
-    // The stage refers to the bundle's bytes: the file stays until the archive is written.
-    if (o.talosVersion !== undefined)
-      checkCompatibility({ version: MANIFEST_VERSION, metadata: applied.metadata }, ext.name, o.talosVersion);
-    layers.push({ image: `${dirname}.sqsh`, metadata: applied.metadata });
-    if (applied.microcode.size > 0) withMicrocode.push({ key: got.key, applied });
-    if (applied.facts.modules) withModules.push({ name: ext.name, dirname, key: got.key, applied });
-  }
-
-  // 3. modules.dep: from the base initramfs and the module trees, in layer order, always last.
-  if (withModules.length > 0) {
+  // 2. modules.dep: from the base initramfs and the module trees, in layer order, always last.
+  const modulesDepDone = (async (): Promise<ObtainedIntermediate | undefined> => {
+    const facts = await Promise.all(early.map((d) => d.promise));
+    const withModules = ordered.flatMap((x, i) => (facts[i]?.modules === true ? [{ ...x, i }] : []));
+    if (withModules.length === 0) return undefined;
     const step = 'initramfs: modules.dep';
-    const keys = withModules.map((m) => m.key);
+    const moduleKeys = withModules.map((m) => keys[m.i]);
     const spec: IntermediateSpec | undefined =
-      o.store && keys.every((k) => k !== undefined)
+      o.store && moduleKeys.every((k) => k !== undefined)
         ? {
             type: 'modules-dep',
             parts: {
               ...common,
               base: o.baseIdentity ?? `sha256:${await sha256File(o.baseInitramfs)}`,
-              modules: keys,
+              modules: moduleKeys,
             },
             label: 'modules.dep',
           }
         : undefined;
-    const got = track(
+    return track(
       await guard(step, () =>
         store.obtain(
           spec,
@@ -223,10 +225,10 @@ export async function buildInitramfs(o: BuildInitramfsOptions): Promise<Initramf
             const dirs: { name: string; dir: string }[] = [];
             for (const m of withModules) {
               // A reused bundle was never unpacked here: its layer holds the same module tree.
-              dirs.push({
-                name: m.name,
-                dir: unpacked.get(m.dirname) ?? (await unsquashLayer(m.applied, m.dirname, o)),
-              });
+              const dir =
+                facts[m.i]?.unpacked ??
+                (await unsquashLayer((await bundleOf[m.i]!.promise).path, m.dirname, o));
+              dirs.push({ name: m.ext.name, dir });
             }
             await mkdir(join(o.workDir, 'modules-dep'), { recursive: true });
             const md = await buildModulesDep({
@@ -254,8 +256,47 @@ export async function buildInitramfs(o: BuildInitramfsOptions): Promise<Initramf
       ),
       spec,
     );
+  })();
+  modulesDepDone.catch(() => undefined); // awaited below; an early failure must not go unhandled
+  let obtained: ObtainedIntermediate[];
+  try {
+    obtained = await bundlesDone;
+  } catch (e) {
+    // Let the concurrent modules.dep step finish before the caller removes the work dir under it.
+    await modulesDepDone.catch(() => undefined);
+    throw e;
+  }
+
+  // 3. The stage, in layer order: later extensions overwrite earlier firmware.
+  const layers: ExtensionsLayer[] = [];
+  const withMicrocode: { key: string | undefined; applied: AppliedBundle }[] = [];
+  try {
+    for (const [i, { ext, dirname }] of ordered.entries()) {
+      const step = `initramfs: extension ${ext.name}`;
+      throwIfAborted(o.signal, step);
+      const got = obtained[i] as ObtainedIntermediate;
+      // The stage refers to the bundle's bytes: the file stays until the archive is written.
+      const applied = await guard(step, () =>
+        applyBundle(got.path, { stage, dirname, quirks: o.quirks, step }),
+      );
+      if (o.talosVersion !== undefined)
+        checkCompatibility(
+          { version: MANIFEST_VERSION, metadata: applied.metadata },
+          ext.name,
+          o.talosVersion,
+        );
+      layers.push({ image: `${dirname}.sqsh`, metadata: applied.metadata });
+      if (applied.microcode.size > 0) withMicrocode.push({ key: keys[i], applied });
+    }
+  } catch (e) {
+    await modulesDepDone.catch(() => undefined);
+    throw e;
+  }
+  const modulesDep = await modulesDepDone;
+  if (modulesDep !== undefined) {
+    const step = 'initramfs: modules.dep';
     const applied = await guard(step, () =>
-      applyBundle(got.path, { stage, dirname: 'modules.dep', quirks: o.quirks, step }),
+      applyBundle(modulesDep.path, { stage, dirname: 'modules.dep', quirks: o.quirks, step }),
     );
     layers.push({ image: 'modules.dep.sqsh', metadata: applied.metadata });
   }
@@ -263,11 +304,11 @@ export async function buildInitramfs(o: BuildInitramfsOptions): Promise<Initramf
   // 4. Early microcode, concatenated across extensions in layer order.
   let prefix: string | undefined;
   if (withMicrocode.length > 0) {
-    const keys = withMicrocode.map((m) => m.key);
-    const spec: IntermediateSpec | undefined = keys.every((k) => k !== undefined)
+    const ucodeKeys = withMicrocode.map((m) => m.key);
+    const spec: IntermediateSpec | undefined = ucodeKeys.every((k) => k !== undefined)
       ? {
           type: 'microcode',
-          parts: { format: MICROCODE_FORMAT, mtime: o.sourceDateEpoch ?? 0, sources: keys },
+          parts: { format: MICROCODE_FORMAT, mtime: o.sourceDateEpoch ?? 0, sources: ucodeKeys },
           label: 'early microcode',
         }
       : undefined;
@@ -329,15 +370,11 @@ export function appendixCompressorArgs(zstd: boolean, c: AppendixCompression): s
 }
 
 /** Extracts an extension's squashfs layer, for its module tree (the bundle came from the store). */
-async function unsquashLayer(
-  applied: AppliedBundle,
-  dirname: string,
-  o: BuildInitramfsOptions,
-): Promise<string> {
+async function unsquashLayer(bundle: string, dirname: string, o: BuildInitramfsOptions): Promise<string> {
   const dir = join(o.workDir, 'layers', dirname);
   await mkdir(dir, { recursive: true });
   const image = join(o.workDir, 'layers', `${dirname}.sqsh`);
-  const { path, start, size } = applied.layer;
+  const { path, start, size } = (await readBundleIndex(bundle)).layer;
   await pipeline(
     size === 0 ? Readable.from([]) : createReadStream(path, { start, end: start + size - 1 }),
     createWriteStream(image),
@@ -349,6 +386,18 @@ async function unsquashLayer(
     signal: o.signal,
   });
   return dir;
+}
+
+/** A promise with its resolve/reject at hand (first settle wins). */
+function deferred<T>(): { promise: Promise<T>; resolve(v: T): void; reject(e: unknown): void } {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => undefined); // observed by whoever awaits it; never unhandled
+  return { promise, resolve, reject };
 }
 
 async function sha256File(path: string): Promise<string> {
@@ -385,7 +434,11 @@ function plainLayout(size: number): AssembledLayout {
 }
 
 /** Maps `items` through `fn`, at most `limit` at a time; waits for all, then throws the first failure. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const results: R[] = new Array<R>(items.length);
   let next = 0;
   const errors: unknown[] = [];
@@ -393,7 +446,7 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
     while (next < items.length) {
       const i = next++;
       try {
-        results[i] = await fn(items[i] as T);
+        results[i] = await fn(items[i] as T, i);
       } catch (e) {
         errors.push(e);
       }

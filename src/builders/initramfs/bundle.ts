@@ -206,6 +206,21 @@ export async function applyBundle(bundle: string, o: ApplyOptions): Promise<Appl
   return { metadata, facts, microcode, layer };
 }
 
+/** A bundle's facts and where its layer is, without reading the rest. */
+export async function readBundleIndex(
+  bundle: string,
+): Promise<{ facts: BundleFacts; layer: { path: string; start: number; size: number } }> {
+  let facts: BundleFacts | undefined;
+  for await (const entry of readCpio(createReadStream(bundle, { highWaterMark: 1 << 16 }))) {
+    if (entry.name === 'facts.json') {
+      facts = parseFacts(Buffer.concat(await collect(entry.content())).toString('utf8'));
+    } else if (entry.name === 'layer.sqsh' && facts !== undefined) {
+      return { facts, layer: { path: bundle, start: entry.dataOffset, size: entry.size } };
+    }
+  }
+  throw new Error('bundle has no facts.json before its layer.sqsh');
+}
+
 async function collect(source: AsyncIterable<Buffer>): Promise<Buffer[]> {
   const chunks: Buffer[] = [];
   for await (const c of source) chunks.push(c);

@@ -6,6 +6,7 @@
  * is asked for, an existing directory or file keeps its mode, a new one gets its mode through the
  * 022 umask, and a file may not replace a directory (or the reverse).
  */
+import { open, type FileHandle } from 'node:fs/promises';
 import { FactoryError } from '../../errors.js';
 import type { CpioWriter } from '../formats/cpio.js';
 
@@ -121,17 +122,41 @@ export class Stage {
    * 2 + subdirectories, as ext4/tmpfs report them.
    */
   async addEntries(writer: CpioWriter, paths: readonly string[]): Promise<void> {
-    for (const rel of paths) {
-      const node = this.#get(rel);
-      if (node === undefined) throw new Error(`stage: ${rel} is not staged`);
-      if (node.kind === 'dir') {
-        let subdirs = 0;
-        for (const c of node.children.values()) if (c.kind === 'dir') subdirs++;
-        await writer.directory(rel, { mode: node.mode, nlink: 2 + subdirs });
-      } else {
-        await writer.file(rel, node.bytes, { mode: node.mode });
+    // Most entries are ranges of a few bundle files: each is opened once, not once per entry.
+    const files = new Map<string, FileHandle>();
+    try {
+      for (const rel of paths) {
+        const node = this.#get(rel);
+        if (node === undefined) throw new Error(`stage: ${rel} is not staged`);
+        if (node.kind === 'dir') {
+          let subdirs = 0;
+          for (const c of node.children.values()) if (c.kind === 'dir') subdirs++;
+          await writer.directory(rel, { mode: node.mode, nlink: 2 + subdirs });
+        } else if (Buffer.isBuffer(node.bytes)) {
+          await writer.file(rel, node.bytes, { mode: node.mode });
+        } else {
+          const { path, start, size } = node.bytes;
+          let fh = files.get(path);
+          if (fh === undefined) files.set(path, (fh = await open(path, 'r')));
+          await writer.file(rel, { size, chunks: readRange(fh, start, size) }, { mode: node.mode });
+        }
       }
+    } finally {
+      for (const fh of files.values()) await fh.close();
     }
+  }
+}
+
+/** `size` bytes of `fh` from `start`, in chunks of at most 1 MiB (fewer bytes at end of file). */
+async function* readRange(fh: FileHandle, start: number, size: number): AsyncGenerator<Buffer> {
+  let pos = start;
+  const end = start + size;
+  while (pos < end) {
+    const buf = Buffer.allocUnsafe(Math.min(1 << 20, end - pos));
+    const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
+    if (bytesRead === 0) return;
+    pos += bytesRead;
+    yield buf.subarray(0, bytesRead);
   }
 }
 
