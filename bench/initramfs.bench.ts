@@ -40,7 +40,8 @@ const fxStart = performance.now();
 await fixtureReleases();
 console.log(`fixtures ready in ${((performance.now() - fxStart) / 1000).toFixed(1)} s (not measured)`);
 
-const { t } = await makeFixtureFactory();
+// No build reuse: every figure here is a cold build (bench/reuse.bench.ts measures reuse).
+const { t } = await makeFixtureFactory({ build: { reuseIntermediates: false } });
 const f = t.factory;
 const virtual = { naming: f.config.build.schematicExtension, externalURL: externalUrlOf(f.config) };
 let serial = 0;

@@ -14,6 +14,8 @@ import { registerSecureBootRoutes } from './frontends/http/routes/secureboot.js'
 import { AssetService, type AssetServiceDeps } from './assets/asset-service.js';
 import { BuildRunner, removeTree } from './assets/build-runner.js';
 import { FsAssetCache } from './cache/fs-cache.js';
+import { CachedIntermediateStore } from './assets/intermediate-store.js';
+import { AssetCacheDocuments } from './cache/documents.js';
 import type { AssetCache } from './cache/asset-cache.js';
 import { externalUrlOf } from './config/load.js';
 import { mkdir, readdir } from 'node:fs/promises';
@@ -60,6 +62,8 @@ export interface Factory {
   readonly installers: InstallerImages;
   /** Prometheus metrics; undefined when `metrics.listen` is empty. */
   readonly metrics: FactoryMetrics | undefined;
+  /** Build intermediates kept in the asset cache (absent with `build.reuseIntermediates: false`). */
+  readonly intermediates: CachedIntermediateStore | undefined;
   /**
    * Starts listening on `config.http.listen` (and the metrics listener on `metrics.listen`);
    * returns the bound addresses (port 0 → actual port).
@@ -225,6 +229,11 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
   });
   live.store = store;
 
+  const baseCache = overrides.assetCache ?? buildAssetCache(config, dataDir, client, log);
+  live.cache = baseCache;
+  const meteredCache = metrics ? new MeteredAssetCache(baseCache, metrics) : undefined;
+  const cache = meteredCache ?? baseCache;
+  const workRoot = await prepareWorkRoot(join(dataDir, 'work'), log);
   const release = new ReleaseSource({
     images: metered(
       overrides.imageSource ?? buildImageSource(config, client),
@@ -237,14 +246,11 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
     recheckMs: config.artifacts.talosVersionRecheckInterval,
     cacheDir: join(dataDir, 'cache'),
     cacheMaxBytes: config.artifacts.cacheMaxBytes,
+    // Catalogs by digest in the (shared) asset cache: a replica's cache hit needs no release blob.
+    documents: new AssetCacheDocuments(cache, workRoot),
     log,
   });
 
-  const baseCache = overrides.assetCache ?? buildAssetCache(config, dataDir, client, log);
-  live.cache = baseCache;
-  const meteredCache = metrics ? new MeteredAssetCache(baseCache, metrics) : undefined;
-  const cache = meteredCache ?? baseCache;
-  const workRoot = await prepareWorkRoot(join(dataDir, 'work'), log);
   const runner = new BuildRunner({
     cache,
     maxConcurrency: config.build.maxConcurrency,
@@ -257,7 +263,10 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
   const externalURL = externalUrlOf(config);
   // Key problems stop start-up with a message naming the config key (never the key itself).
   const secureBoot = await loadSecureBootMaterial(config.secureBoot, dataDir);
-  const assetDeps = {
+  const intermediates = config.build.reuseIntermediates
+    ? new CachedIntermediateStore(cache, { stagingDir: join(workRoot, 'intermediates'), log })
+    : undefined;
+  const assetDeps: AssetServiceDeps = {
     release,
     runner,
     ...(secureBoot ? { secureBoot } : {}),
@@ -268,6 +277,9 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
       maxBytes: config.build.maxExtensionBytes,
       maxEntries: config.build.maxExtensionEntries,
     },
+    // Build intermediates share the asset cache: its bound, its eviction, its replicas.
+    ...(intermediates ? { intermediates } : {}),
+    initramfsCompression: config.build.initramfsCompression,
   };
   const assets =
     metrics && meteredCache
@@ -345,6 +357,7 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
     runner,
     installers,
     metrics,
+    intermediates,
     async listen() {
       const { host, port } = splitListen(config.http.listen);
       if (metrics && !metricsServer) {
@@ -373,6 +386,7 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
       await metricsServer?.close();
       await app.close(); // in-flight requests finish (and with them the builds they wait for)
       runner.close(); // builds whose clients all left are not worth finishing
+      await intermediates?.settled(); // build intermediates still being stored
     },
   };
 }

@@ -7,8 +7,12 @@
  */
 import { spawn } from 'node:child_process';
 import { mksquashfsArgs } from '../../src/builders/tools/mksquashfs.js';
-import { XZ_INITRAMFS_ARGS } from '../../src/builders/tools/xz.js';
-import { ZSTD_INITRAMFS_ARGS } from '../../src/builders/tools/zstd.js';
+import {
+  DEFAULT_APPENDIX_COMPRESSION,
+  type AppendixCompression,
+} from '../../src/builders/initramfs/compression.js';
+import { xzInitramfsArgs } from '../../src/builders/tools/xz.js';
+import { zstdInitramfsArgs } from '../../src/builders/tools/zstd.js';
 
 /** What the reference build reads and where it writes. */
 export interface ReferenceInitramfsInput {
@@ -25,6 +29,8 @@ export interface ReferenceInitramfsInput {
   zstd: boolean;
   /** Talos ≥ 1.10: firmware and modules under `usr/lib`. */
   usrLib: boolean;
+  /** Appendix compression levels (default: the factory's default). */
+  compression?: AppendixCompression;
   /** Where the finished initramfs goes (when `cache` is unset). */
   output: string;
   /** Also do what the asset cache does on put: sha256 + sha512, move into `dir/blobs`, write a key record (fsync'd). */
@@ -58,7 +64,10 @@ export function referenceInitramfsScript(o: ReferenceInitramfsInput): string {
     });
     return `mksquashfs ${args.map((a) => raw[a] ?? q(a)).join(' ')} > /dev/null`;
   };
-  const compressor = o.zstd ? `zstd ${argv(ZSTD_INITRAMFS_ARGS)}` : `xz ${argv(XZ_INITRAMFS_ARGS)}`;
+  const c = o.compression ?? DEFAULT_APPENDIX_COMPRESSION;
+  const compressor = o.zstd
+    ? `zstd ${argv(zstdInitramfsArgs(c.zstdLevel))}`
+    : `xz ${argv(xzInitramfsArgs(c.xzPreset))}`;
   const decompress = o.baseCompression === 'zstd' ? 'zstd -d -c --quiet' : 'xz -d -c';
   const v = String(o.extensions.length);
   const all = [...o.extensions.map((_, i) => String(i)), v].join(' ');

@@ -3,6 +3,8 @@
  * assets it is made from, and how it builds. The AssetService only resolves and caches; a new kind
  * is one file in `kinds/` plus one line in `kinds/index.ts`.
  */
+import type { AppendixCompression } from '../builders/initramfs/compression.js';
+import type { IntermediateStore } from '../builders/initramfs/intermediates.js';
 import type { CachedAsset } from '../cache/asset-cache.js';
 import type { AssetKind, AssetRequest } from '../profile/asset-request.js';
 import type { Quirks } from '../profile/quirks.js';
@@ -27,6 +29,10 @@ export interface AssetSettings {
   readonly secureBoot?: SecureBootMaterial;
   /** GRUB module directories (Debian's by default; arm64-efi must be configured on amd64 hosts). */
   readonly grubDirs?: GrubDirs;
+  /** Where build intermediates (extension bundles, modules.dep layers, …) are kept across builds. */
+  readonly intermediates?: IntermediateStore;
+  /** Initramfs appendix compression levels (default: the measured ones). */
+  readonly initramfsCompression?: AppendixCompression;
 }
 
 /** What a kind's planner sees: one request of one schematic for one Talos version. */

@@ -24,6 +24,8 @@ export type BuildStatus =
       readonly kind: string | undefined;
       /** The step the build announced last (every tool run names its step). */
       readonly step: string | undefined;
+      /** Intermediates taken from the cache so far instead of being built (`squashfs siderolabs/x`). */
+      readonly reused: readonly string[];
       readonly startedAt: number;
     }
   | { readonly state: 'failed'; readonly code: string; readonly message: string; readonly at: number };
@@ -63,7 +65,7 @@ export class BuildRunner {
   readonly #queued: string[] = [];
   readonly #building = new Map<
     string,
-    { kind: string | undefined; step: string | undefined; startedAt: number }
+    { kind: string | undefined; step: string | undefined; reused: string[]; startedAt: number }
   >();
   readonly #kinds = new Map<string, string | undefined>();
   readonly #failed = new Map<string, { code: string; message: string; at: number }>();
@@ -99,7 +101,7 @@ export class BuildRunner {
   /** Where the build of `key` stands right now (queued with position, building with step, failed). */
   status(key: string): BuildStatus | undefined {
     const b = this.#building.get(key);
-    if (b) return { state: 'building', ...b };
+    if (b) return { state: 'building', ...b, reused: [...b.reused] };
     const i = this.#queued.indexOf(key);
     if (i >= 0) return { state: 'queued', position: i + 1, kind: this.#kinds.get(key) };
     const f = this.#failed.get(key);
@@ -176,17 +178,26 @@ export class BuildRunner {
     const workDir = await mkdtemp(join(this.#o.workRoot, 'build-'));
     const started = Date.now();
     this.stats.builds++;
-    const state = { kind, step: undefined as string | undefined, startedAt: started };
+    const state = { kind, step: undefined as string | undefined, reused: [] as string[], startedAt: started };
     this.#building.set(key, state);
     this.#failed.delete(key);
     try {
-      attachBuildProgress(signal, (step) => {
-        state.step = step;
-      });
+      attachBuildProgress(
+        signal,
+        (step) => {
+          state.step = step;
+        },
+        (what) => {
+          state.reused.push(what);
+        },
+      );
       const file = await build(workDir, signal);
       state.step = 'cache: store';
       const asset = await this.#o.cache.put(key, file);
-      this.#log.info({ key, kind, size: asset.size, ms: Date.now() - started }, 'asset built');
+      this.#log.info(
+        { key, kind, size: asset.size, ms: Date.now() - started, reused: state.reused.length },
+        'asset built',
+      );
       return asset;
     } catch (e) {
       this.stats.failures++;

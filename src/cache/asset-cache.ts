@@ -23,4 +23,9 @@ export interface AssetCache {
   get(key: string): Promise<CachedAsset | undefined>;
   /** Stores the file at `path` under `key` (the file may be moved) and returns the cached asset. */
   put(key: string, path: string): Promise<CachedAsset>;
+  /**
+   * A reader found the bytes of `key` not matching its sha256: forget whatever this process
+   * verified about it, so the next `get` checks again (and misses when the stored bytes are bad).
+   */
+  invalidate?(key: string): Promise<void>;
 }

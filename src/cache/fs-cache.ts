@@ -194,6 +194,16 @@ export class FsAssetCache implements AssetCache {
     return this.#asset(key, rec);
   }
 
+  async invalidate(key: string): Promise<void> {
+    if (!KEY.test(key)) return;
+    await this.#load();
+    const rec = this.#index.get(key);
+    if (!rec) return;
+    await this.#drop(key, rec, 'a reader found bytes not matching the record');
+    // The bytes are bad for every key that shares them.
+    await rm(this.#blobPath(rec.sha256), { force: true });
+  }
+
   async put(key: string, path: string): Promise<CachedAsset> {
     if (!KEY.test(key)) throw new Error(`invalid asset cache key ${JSON.stringify(key)}`);
     await this.#load();

@@ -185,6 +185,19 @@ export class RegistryAssetCache implements AssetCache {
     };
   }
 
+  async invalidate(key: string): Promise<void> {
+    if (!KEY.test(key)) return;
+    const doc = await this.#manifest(key);
+    const entry = doc === undefined ? undefined : readAssetEntry(doc);
+    if (entry === undefined || 'invalid' in entry) return;
+    this.#log.error(
+      { key, entry: this.#where(`:${key}`) },
+      "cached asset failed a reader's verification; checking it again",
+    );
+    this.#verified.delete(verificationId(entry));
+    await this.#spool.drop(entry.sha256);
+  }
+
   async put(key: string, path: string): Promise<CachedAsset> {
     if (!KEY.test(key))
       throw new FactoryError('INTERNAL', `asset cache put: invalid cache key ${JSON.stringify(key)}`);

@@ -124,6 +124,13 @@ export class Spool {
     };
   }
 
+  /** Removes the copy of `sha256` (it may be corrupt); readers fall back to the registry. */
+  async drop(sha256: string): Promise<void> {
+    if (!this.#held.has(sha256)) return;
+    this.#forget(sha256);
+    await rm(this.#path(sha256), { force: true });
+  }
+
   #tempPath(sha256: string): string {
     return join(this.#dir, `.${sha256}.${randomUUID()}.part`);
   }

@@ -3,6 +3,7 @@
  * fails with a message naming the key (see `load.ts`).
  */
 import { z } from 'zod';
+import { DEFAULT_APPENDIX_COMPRESSION } from '../builders/initramfs/compression.js';
 import { parseDuration, parseSize } from './units.js';
 
 const size = (def: string) =>
@@ -128,6 +129,18 @@ export const configSchema = z
         maxExtensionEntries: z.number().int().min(1).default(500_000),
         timeout: duration('20m'),
         schematicExtension: z.enum(['schematic', 'flavor']).default('schematic'),
+        /** Keep extension bundles, modules.dep layers and microcode archives in the asset cache. */
+        reuseIntermediates: z.boolean().default(true),
+        /** Initramfs appendix compression; the imager's own is zstdLevel 18, xzPreset "0e". */
+        initramfsCompression: z
+          .strictObject({
+            zstdLevel: z.number().int().min(1).max(19).default(DEFAULT_APPENDIX_COMPRESSION.zstdLevel),
+            xzPreset: z
+              .string()
+              .regex(/^[0-9]e?$/, 'expected an xz preset 0-9, optionally followed by e (e.g. 0e)')
+              .default(DEFAULT_APPENDIX_COMPRESSION.xzPreset),
+          })
+          .prefault({}),
       })
       .prefault({}),
     artifacts: z

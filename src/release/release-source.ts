@@ -55,8 +55,19 @@ export interface ReleaseSourceOptions {
   cacheDir: string;
   /** Bound on `blobs/` + `artifacts/` (least recently used go first). Default unbounded. */
   cacheMaxBytes?: number;
+  /**
+   * Where catalog contents are kept by image digest across processes (the shared asset cache), so
+   * a replica resolves extension names to digests with a manifest request and no blob download.
+   */
+  documents?: DocumentCache;
   log?: Logger;
   now?: () => number;
+}
+
+/** Small texts kept under names that pin their content (an image digest); misses are fine. */
+export interface DocumentCache {
+  get(name: string): Promise<string | undefined>;
+  put(name: string, text: string): Promise<void>;
 }
 
 /** Verified local boot inputs of one release for one arch. */
@@ -267,6 +278,36 @@ export class ReleaseSource {
 
   /** Reads small files out of an image (catalogs) into memory. */
   async #readImageFiles(repository: string, tag: string, files: string[]): Promise<Map<string, string>> {
+    // The tag's digest pins the files: kept by it, they cost one manifest request next time.
+    const digest = await this.#topDigest(repository, tag);
+    const name = `${this.repo(repository)}@${digest}:${files.join(',')}`;
+    const kept = await this.#o.documents?.get(name).catch(() => undefined);
+    if (kept !== undefined) {
+      try {
+        return new Map(Object.entries(JSON.parse(kept) as Record<string, string>));
+      } catch {
+        // Unreadable: read the image again.
+      }
+    }
+    const out = await this.#extractImageFiles(repository, digest, files);
+    await this.#o.documents?.put(name, JSON.stringify(Object.fromEntries(out))).catch((e: unknown) => {
+      this.#log.warn({ name, err: e instanceof Error ? e.message : String(e) }, 'could not keep catalog');
+    });
+    return out;
+  }
+
+  /** Digest of what `repository:reference` names (an index or a manifest): one manifest request. */
+  async #topDigest(repository: string, reference: string): Promise<string> {
+    try {
+      return (await this.#o.images.getManifest(this.repo(repository), reference)).digest;
+    } catch (e) {
+      if (isFactoryError(e, 'NOT_FOUND'))
+        throw new FactoryError('UPSTREAM_UNAVAILABLE', e.message, { cause: e });
+      throw e;
+    }
+  }
+
+  async #extractImageFiles(repository: string, tag: string, files: string[]): Promise<Map<string, string>> {
     const image = await this.pullImage(repository, tag, 'amd64');
     const tmp = join(
       this.#o.cacheDir,

@@ -7,13 +7,29 @@
  */
 
 const reporters = new WeakMap<AbortSignal, (step: string) => void>();
+const reuseReporters = new WeakMap<AbortSignal, (what: string) => void>();
 
-/** Makes `report` receive every step announced with `signal` (the build's own signal). */
-export function attachBuildProgress(signal: AbortSignal, report: (step: string) => void): void {
+/**
+ * Makes `report` receive every step announced with `signal` (the build's own signal), and
+ * `reused` every build intermediate taken from the cache instead of being built.
+ */
+export function attachBuildProgress(
+  signal: AbortSignal,
+  report: (step: string) => void,
+  reused?: (what: string) => void,
+): void {
   reporters.set(signal, report);
+  if (reused) reuseReporters.set(signal, reused);
 }
 
 /** Announces the step the build owning `signal` is at (no-op outside a build). */
 export function reportBuildStep(step: string, signal: AbortSignal | undefined): void {
   if (signal) reporters.get(signal)?.(step);
+}
+
+/** Announces that the build owning `signal` reused a cached intermediate (`squashfs siderolabs/x`). */
+export function reportBuildReuse(what: string, signal: AbortSignal | undefined): void {
+  if (!signal) return;
+  reporters.get(signal)?.(`reuse ${what}`);
+  reuseReporters.get(signal)?.(what);
 }

@@ -87,5 +87,16 @@ export function runAssetCacheContract(name: string, make: () => Promise<CacheHar
       const fresh = await h.reopen();
       assert.equal(await fresh.get(key), undefined);
     });
+
+    it('after invalidate, a corrupted entry is a miss in the same instance too', async (t) => {
+      if (!h.corrupt || !h.cache.invalidate) return t.skip('cannot corrupt or invalidate');
+      const bytes = randomBytes(4096);
+      const key = randomKey();
+      const put = await h.cache.put(key, await tempFile(bytes));
+      assert.ok(await h.cache.get(key), 'verified once');
+      await h.corrupt(put.sha256);
+      await h.cache.invalidate(key);
+      assert.equal(await h.cache.get(key), undefined);
+    });
   });
 }

@@ -23,6 +23,30 @@ runAssetCacheContract('filesystem', async () => {
   };
 });
 
+describe('FsAssetCache invalidate', () => {
+  it('drops the entry and its blob, so a re-put of the same bytes is served right', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'if-cache-'));
+    const cache = new FsAssetCache({ dir, maxBytes: 1 << 30 });
+    const bytes = randomBytes(3000);
+    const key = randomBytes(32).toString('hex');
+    await writeFile(join(dir, 'in'), bytes);
+    const put = await cache.put(key, join(dir, 'in'));
+    const fh = await open(join(dir, 'blobs', put.sha256), 'r+');
+    await fh.write(Buffer.from([0x00, 0x01]), 0, 2, 5);
+    await fh.close();
+    await cache.invalidate(key);
+    assert.equal(await cache.get(key), undefined);
+    await writeFile(join(dir, 'again'), bytes);
+    await cache.put(key, join(dir, 'again'));
+    const got = await cache.get(key);
+    assert.ok(got);
+    const chunks: Buffer[] = [];
+    for await (const c of await got.open()) chunks.push(c as Buffer);
+    assert.deepEqual(Buffer.concat(chunks), bytes);
+    await rm(dir, { recursive: true, force: true });
+  });
+});
+
 describe('FsAssetCache bounds', () => {
   it('evicts least recently used entries beyond maxBytes', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'if-cache-'));

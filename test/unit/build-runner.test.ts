@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { BuildRunner } from '../../src/assets/build-runner.js';
 import { FsAssetCache } from '../../src/cache/fs-cache.js';
 import { FactoryError } from '../../src/errors.js';
+import { reportBuildReuse, reportBuildStep } from '../../src/util/build-progress.js';
 
 describe('BuildRunner', () => {
   let dir: string;
@@ -182,5 +183,31 @@ describe('BuildRunner', () => {
       ),
     );
     assert.equal(peak, 2);
+  });
+
+  it('status names the current step and the intermediates reused so far', async () => {
+    const r = runner();
+    const k = key();
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const done = r.get(k, async (work, signal) => {
+      reportBuildReuse('squashfs siderolabs/amd-ucode', signal);
+      reportBuildReuse('modules.dep', signal);
+      reportBuildStep('initramfs: compress appendix (zstd)', signal);
+      await gate;
+      const f = join(work, 'out');
+      await writeFile(f, 'x');
+      return f;
+    });
+    for (let i = 0; i < 100 && r.status(k)?.state !== 'building'; i++) await sleep(5);
+    await sleep(20);
+    const st = r.status(k);
+    assert.equal(st?.state, 'building');
+    assert.ok(st?.state === 'building');
+    assert.equal(st.step, 'initramfs: compress appendix (zstd)');
+    assert.deepEqual(st.reused, ['squashfs siderolabs/amd-ucode', 'modules.dep']);
+    release();
+    await done;
+    assert.equal(r.status(k), undefined);
   });
 });

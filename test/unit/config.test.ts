@@ -19,6 +19,24 @@ describe('config', () => {
     assert.equal(c.artifacts.core.registry, 'ghcr.io');
   });
 
+  it('initramfs appendix compression and build reuse knobs', () => {
+    const c = loadConfig({}, {});
+    assert.deepEqual(c.build.initramfsCompression, { zstdLevel: 3, xzPreset: '0' });
+    assert.equal(c.build.reuseIntermediates, true);
+    const imager = loadConfig(
+      {},
+      { IMAGE_FACTORY__build__initramfsCompression: '{"zstdLevel":18,"xzPreset":"0e"}' },
+    );
+    assert.deepEqual(imager.build.initramfsCompression, { zstdLevel: 18, xzPreset: '0e' });
+    for (const bad of [{ xzPreset: '10' }, { zstdLevel: 22 }]) {
+      assert.throws(
+        () => validateConfig({ build: { initramfsCompression: bad } }),
+        (e: unknown) =>
+          e instanceof FactoryError && /build\.initramfsCompression\.(xzPreset|zstdLevel)/.test(e.message),
+      );
+    }
+  });
+
   it('file < env < flags', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'if-cfg-'));
     const file = join(dir, 'c.yaml');

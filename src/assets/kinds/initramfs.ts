@@ -1,14 +1,31 @@
 /**
  * `initramfs-<arch>.xz`: pulls each requested extension image for the arch, unpacks and validates
  * it (hostile archives, layout, compatibility with the target version), adds the virtual schematic
- * extension last, and appends everything to the release's initramfs (talos-imager §2).
+ * extension last, and appends everything to the release's initramfs (talos-imager §2). What one
+ * extension contributes is kept as a build intermediate keyed by its image digest, so a new
+ * schematic with extensions seen before pulls and squashes only what is new.
  */
-import { mkdir } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeSchematicExtensionDir } from '../../builders/extensions/schematic-extension.js';
+import { emitManifest } from '../../builders/extensions/manifest-yaml.js';
+import {
+  schematicExtensionManifest,
+  writeSchematicExtensionDir,
+  type SchematicExtensionOptions,
+} from '../../builders/extensions/schematic-extension.js';
 import { unpackExtensionImage } from '../../builders/extensions/unpack.js';
-import { validateExtensionDir } from '../../builders/extensions/validate.js';
-import { buildInitramfs, type InitramfsExtension } from '../../builders/initramfs/build.js';
+import { decodeManifest, validateExtensionDir } from '../../builders/extensions/validate.js';
+import {
+  appendixCompressorArgs,
+  buildInitramfs,
+  type InitramfsExtension,
+} from '../../builders/initramfs/build.js';
+import {
+  DEFAULT_APPENDIX_COMPRESSION,
+  type AppendixCompression,
+} from '../../builders/initramfs/compression.js';
+import type { IntermediateStore } from '../../builders/initramfs/intermediates.js';
 import type { Quirks } from '../../profile/quirks.js';
 import type { ReleaseInputs, ReleaseSource } from '../../release/release-source.js';
 import type { LoadedSchematic } from '../../storage/schematic-service.js';
@@ -30,45 +47,76 @@ export interface InitramfsAssetInput {
   schematic: LoadedSchematic;
   virtual: SchematicExtensionConfig;
   limits?: { maxBytes: number; maxEntries: number };
+  /** Where extension bundles, modules.dep layers and microcode archives are kept (default: nowhere). */
+  store?: IntermediateStore;
+  /** Appendix compression levels (default {@link DEFAULT_APPENDIX_COMPRESSION}). */
+  compression?: AppendixCompression;
   workDir: string;
   signal: AbortSignal;
 }
 
+/** Options of the virtual schematic extension for a schematic, version and setting. */
+function virtualOptions(o: {
+  schematic: LoadedSchematic;
+  virtual: SchematicExtensionConfig;
+  version: string;
+}): SchematicExtensionOptions {
+  return {
+    id: o.schematic.id,
+    naming: o.virtual.naming,
+    externalURL: o.virtual.externalURL,
+    talosVersion: o.version,
+    schematicYaml: o.schematic.canonical,
+  };
+}
+
 /** Builds the initramfs file inside `workDir` and returns its path. */
 export async function buildInitramfsAsset(o: InitramfsAssetInput): Promise<string> {
-  const extensions: InitramfsExtension[] = [];
-  for (const [i, ext] of o.extensions.entries()) {
-    const image = await o.release.pullImage(ext.name, ext.digest, o.inputs.arch, o.signal);
-    const dir = join(o.workDir, 'extensions', String(i));
-    await unpackExtensionImage({
-      name: ext.name,
-      layers: image.layers,
-      destDir: dir,
-      signal: o.signal,
-      ...(o.limits ? { limits: o.limits } : {}),
-    });
-    const manifest = await validateExtensionDir(dir, { name: ext.name, talosVersion: o.version });
-    extensions.push({ name: ext.name, dir, metadata: manifest.metadata });
-  }
-  const virtualDir = join(o.workDir, 'extensions', 'schematic');
-  await writeSchematicExtensionDir(
-    {
-      id: o.schematic.id,
-      naming: o.virtual.naming,
-      externalURL: o.virtual.externalURL,
-      talosVersion: o.version,
-      schematicYaml: o.schematic.canonical,
+  const { arch } = o.inputs;
+  const extensions: InitramfsExtension[] = o.extensions.map((ext) => ({
+    name: ext.name,
+    // The catalog digest and the arch pin the image the bytes come from.
+    identity: { image: ext.digest, arch },
+    unpack: async (dir) => {
+      const image = await o.release.pullImage(ext.name, ext.digest, arch, o.signal);
+      await unpackExtensionImage({
+        name: ext.name,
+        layers: image.layers,
+        destDir: dir,
+        signal: o.signal,
+        ...(o.limits ? { limits: o.limits } : {}),
+      });
+      return (await validateExtensionDir(dir, { name: ext.name, talosVersion: o.version })).metadata;
     },
-    virtualDir,
-  );
-  extensions.push({ name: o.virtual.naming, dir: virtualDir });
+  }));
+  const virtual = virtualOptions(o);
+  const manifest = emitManifest(schematicExtensionManifest(virtual));
+  extensions.push({
+    name: o.virtual.naming,
+    identity: {
+      virtual: {
+        id: virtual.id,
+        naming: virtual.naming,
+        manifest: createHash('sha256').update(manifest).digest('hex'),
+      },
+    },
+    unpack: async (dir) => {
+      await writeSchematicExtensionDir(virtual, dir);
+      return decodeManifest(await readFile(join(dir, 'manifest.yaml'), 'utf8'), o.virtual.naming).metadata;
+    },
+  });
   const result = await buildInitramfs({
     baseInitramfs: o.inputs.initramfs,
+    // The imager manifest digest and the arch pin the base initramfs (no blob needed for the key).
+    baseIdentity: `${o.inputs.imagerDigest}/${o.inputs.arch}`,
     extensions,
     quirks: { zstd: o.quirks.useZstdCompression, usrLib: o.quirks.usrMerge },
+    compression: o.compression ?? DEFAULT_APPENDIX_COMPRESSION,
     workDir: join(o.workDir, 'initramfs'),
     output: join(o.workDir, 'initramfs.xz'),
     sourceDateEpoch: 0,
+    talosVersion: o.version,
+    ...(o.store ? { store: o.store } : {}),
     signal: o.signal,
   });
   return result.path;
@@ -77,13 +125,16 @@ export async function buildInitramfsAsset(o: InitramfsAssetInput): Promise<strin
 /** The initramfs kind. */
 export const initramfsKind: AssetKindModule = {
   kind: 'initramfs',
-  salt: 'initramfs-1',
+  // 2: bundles (an overwritten firmware file keeps its mode, as the imager's O_CREATE does),
+  // appendix compression levels in the key.
+  salt: 'initramfs-2',
   async plan(ctx) {
     // The user's mistakes first (400), before any large download.
     const names = ctx.schematic.schematic.customization.systemExtensions?.officialExtensions ?? [];
     const entries = await ctx.release.resolveExtensions(ctx.version, names);
     const extensions: ResolvedExtension[] = entries.map((e) => ({ name: e.name, digest: e.digest }));
     const virtual = ctx.settings.schematicExtension;
+    const compression = ctx.settings.initramfsCompression ?? DEFAULT_APPENDIX_COMPRESSION;
     return {
       // Platform and secure boot do not change these bytes: every ISO, disk image and installer of
       // the schematic for this arch shares one initramfs entry.
@@ -94,6 +145,7 @@ export const initramfsKind: AssetKindModule = {
         extensions,
         schematic: ctx.schematic.id,
         virtual,
+        compression: appendixCompressorArgs(ctx.quirks.useZstdCompression, compression),
       },
       async build(b) {
         await mkdir(b.workDir, { recursive: true });
@@ -106,6 +158,8 @@ export const initramfsKind: AssetKindModule = {
           schematic: ctx.schematic,
           virtual,
           ...(ctx.settings.extensionLimits ? { limits: ctx.settings.extensionLimits } : {}),
+          ...(ctx.settings.intermediates ? { store: ctx.settings.intermediates } : {}),
+          compression,
           workDir: b.workDir,
           signal: b.signal,
         });

@@ -13,6 +13,8 @@ export interface CpioEntry {
   nlink: number;
   mtime: number;
   inode: number;
+  /** Offset of the member's data in the stream (for reading it back from a file later). */
+  dataOffset: number;
   type: 'file' | 'directory' | 'symlink' | 'other';
   /** The member's bytes, streamed. */
   content(): AsyncIterable<Buffer>;
@@ -57,6 +59,7 @@ export async function* readCpio(
         nlink,
         mtime,
         inode,
+        dataOffset: src.position,
         type: typeOf(mode),
         content: () => src.chunks(size, `cpio member ${name}`),
       };

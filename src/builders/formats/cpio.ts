@@ -32,8 +32,12 @@ export interface CpioEntryOptions {
   nlink?: number;
 }
 
-/** Where a regular file's bytes come from. */
-export type CpioFileContent = Buffer | { path: string };
+/**
+ * Where a regular file's bytes come from: a buffer, a file, `size` bytes of a file from `start`,
+ * or `size` bytes from an iterable of chunks.
+ */
+export type CpioFileContent =
+  Buffer | { path: string; start?: number; size?: number } | { size: number; chunks: AsyncIterable<Buffer> };
 
 interface HeaderFields {
   mode: number;
@@ -85,16 +89,35 @@ export class CpioWriter {
       await this.pad4();
       return;
     }
-    const size = (await stat(content.path)).size;
+    let size: number;
+    let stream: AsyncIterable<Buffer> | Iterable<Buffer>;
+    let what: string;
+    if ('chunks' in content) {
+      ({ size } = content);
+      stream = content.chunks;
+      what = name;
+    } else {
+      const start = content.start ?? 0;
+      size = content.size ?? (await stat(content.path)).size - start;
+      stream =
+        size === 0
+          ? []
+          : (createReadStream(content.path, {
+              start,
+              end: start + size - 1,
+              highWaterMark: 1 << 20,
+            }) as AsyncIterable<Buffer>);
+      what = content.path;
+    }
     await this.header({ name, mode, nlink, size });
     let copied = 0;
-    for await (const chunk of createReadStream(content.path) as AsyncIterable<Buffer>) {
+    for await (const chunk of stream) {
       copied += chunk.length;
       // A file that grows while it is archived would corrupt every following header.
-      if (copied > size) throw new Error(`cpio: ${content.path} grew while being archived`);
+      if (copied > size) throw new Error(`cpio: ${what} grew while being archived`);
       await this.emit(chunk);
     }
-    if (copied !== size) throw new Error(`cpio: ${content.path} shrank while being archived`);
+    if (copied !== size) throw new Error(`cpio: ${what} shrank while being archived`);
     await this.pad4();
   }
 

@@ -1,25 +1,30 @@
 /**
- * Writing the final initramfs (talos-imager §2.5): the stage is listed in Talos' walk order,
- * `kernel/…` goes to an uncompressed newc archive placed *before* the original initramfs (the
- * kernel only finds early microcode at the very start), everything else goes to a compressed
- * newc archive appended *after* it. The file is written beside `output` and renamed into place.
+ * Writing the final initramfs (talos-imager §2.5): the early-microcode archive (uncompressed) goes
+ * *before* the original initramfs (the kernel only finds early microcode at the very start), the
+ * stage — listed in Talos' walk order — goes to a compressed newc archive appended *after* it.
+ * The file is written beside `output` and renamed into place.
  */
 import { createReadStream } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import { CpioWriter } from '../formats/cpio.js';
-import { addTreeEntries, walkTree } from '../formats/cpio-tree.js';
 import { detectFileKind } from '../formats/magic.js';
 import { type RunningTool, toolOutput } from '../tools/run.js';
 import { xzCompress } from '../tools/xz.js';
 import { zstdCompress } from '../tools/zstd.js';
 import { tempPathFor } from '../../util/atomic-file.js';
+import type { AppendixCompression } from './compression.js';
+import type { Stage } from './stage.js';
 
 /** Inputs of {@link assembleInitramfs}. */
 export interface AssembleOptions {
-  stage: string;
+  stage: Stage;
   baseInitramfs: string;
   output: string;
   zstd: boolean;
+  /** Levels of the appendix compressor (default: the imager's). */
+  compression?: AppendixCompression;
+  /** The early archive (microcode) to place first, if any. */
+  prefix?: string;
   /** mtime for every cpio entry. */
   mtime: number;
   signal?: AbortSignal;
@@ -36,17 +41,9 @@ export interface AssembledLayout {
   totalSize: number;
 }
 
-/** Splits the stage listing: `kernel` and `kernel/…` are loaded early and stay uncompressed. */
-export function splitStageListing(paths: readonly string[]): { early: string[]; rest: string[] } {
-  const early: string[] = [];
-  const rest: string[] = [];
-  for (const p of paths) (p === 'kernel' || p.startsWith('kernel/') ? early : rest).push(p);
-  return { early, rest };
-}
-
 /** Writes `[early cpio] + base + compress(cpio(rest))` to `output` atomically. */
 export async function assembleInitramfs(o: AssembleOptions): Promise<AssembledLayout> {
-  const { early, rest } = splitStageListing(await walkTree(o.stage));
+  const rest = o.stage.paths();
   const tmp = tempPathFor(o.output);
   const fh = await open(tmp, 'wx', 0o644);
   let offset = 0;
@@ -55,10 +52,8 @@ export async function assembleInitramfs(o: AssembleOptions): Promise<AssembledLa
     offset += chunk.length;
   };
   try {
-    if (early.length > 0) {
-      const prefix = new CpioWriter(sink, { mtime: o.mtime });
-      await addTreeEntries(prefix, o.stage, early);
-      await prefix.finish();
+    if (o.prefix !== undefined) {
+      for await (const chunk of createReadStream(o.prefix) as AsyncIterable<Buffer>) await sink(chunk);
     }
     const prefixSize = offset;
     // The kernel only recognises an uncompressed cpio at a 4-byte-aligned offset (toolchain §5).
@@ -71,12 +66,12 @@ export async function assembleInitramfs(o: AssembleOptions): Promise<AssembledLa
     if (rest.length > 0) {
       const step = `initramfs: compress appendix (${o.zstd ? 'zstd' : 'xz'})`;
       const tool: RunningTool = o.zstd
-        ? zstdCompress({ step, signal: o.signal })
-        : xzCompress({ step, signal: o.signal });
+        ? zstdCompress({ step, signal: o.signal, level: o.compression?.zstdLevel })
+        : xzCompress({ step, signal: o.signal, preset: o.compression?.xzPreset });
       const produce = (async (): Promise<void> => {
         try {
           const writer = new CpioWriter(tool.stdin, { mtime: o.mtime });
-          await addTreeEntries(writer, o.stage, rest);
+          await o.stage.addEntries(writer, rest);
           await writer.finish();
         } finally {
           tool.stdin.end();

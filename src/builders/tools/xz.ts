@@ -1,22 +1,32 @@
 /** xz wrappers. Kernel initramfs decoders only accept CRC32 checks (toolchain §5), hence `-C crc32`. */
 import { type RunningTool, type ToolOptions, spawnTool } from './run.js';
 
-/** The imager's xz flags for the initramfs appendix (talos-imager §2.5), reading stdin. */
-export const XZ_INITRAMFS_ARGS: readonly string[] = [
-  '-C',
-  'crc32',
-  '-0',
-  '-e',
-  '-T',
-  '0',
-  '-z',
-  '--quiet',
-  '-c',
-];
+/** An xz preset: a level 0–9, optionally extreme (`0e`, the imager's). */
+export const XZ_PRESET = /^[0-9]e?$/;
 
-/** Starts `xz` compressing stdin to stdout with the initramfs flags. */
-export function xzCompress(options: ToolOptions): RunningTool {
-  return spawnTool(options.command ?? 'xz', XZ_INITRAMFS_ARGS, options);
+/** The argv compressing stdin to stdout with `preset` (talos-imager §2.5 uses `0e`). */
+export function xzInitramfsArgs(preset: string): string[] {
+  if (!XZ_PRESET.test(preset))
+    throw new RangeError(`xz preset ${JSON.stringify(preset)} is not 0–9 with an optional e`);
+  return [
+    '-C',
+    'crc32',
+    `-${preset[0]}`,
+    ...(preset.endsWith('e') ? ['-e'] : []),
+    '-T',
+    '0',
+    '-z',
+    '--quiet',
+    '-c',
+  ];
+}
+
+/** The imager's xz flags for the initramfs appendix (talos-imager §2.5), reading stdin. */
+export const XZ_INITRAMFS_ARGS: readonly string[] = xzInitramfsArgs('0e');
+
+/** Starts `xz` compressing stdin to stdout with `preset` (default: the imager's `0e`). */
+export function xzCompress(options: ToolOptions & { preset?: string }): RunningTool {
+  return spawnTool(options.command ?? 'xz', xzInitramfsArgs(options.preset ?? '0e'), options);
 }
 
 /** Starts `xz -dc <file>` (all concatenated streams) with the output on stdout. */
