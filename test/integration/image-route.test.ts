@@ -461,7 +461,7 @@ describe('/image failures', { timeout: 120_000 }, () => {
     assert.equal(sb.body, `${plain.body} lockdown=confidentiality`);
   });
 
-  it('signature bundles → 501 before the schematic lookup; disk images with an overlay → 501', async () => {
+  it('signature bundles → 501 before the schematic lookup', async () => {
     await expectError(
       `/image/aaaaaaaaaaaa/v1.5.5/kernel-amd64.sigstore.json`,
       501,
