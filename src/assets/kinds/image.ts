@@ -15,7 +15,17 @@ import { materializeAsset } from '../../cache/materialize.js';
 import { FactoryError } from '../../errors.js';
 import type { AssetRequest } from '../../profile/asset-request.js';
 import { buildCmdline } from '../../profile/cmdline.js';
-import type { AssetKindModule, BuildContext } from '../asset-kind.js';
+import {
+  overlayGetOptions,
+  overlayInstall,
+  type OverlaySource,
+} from '../../builders/disk/overlay-installer.js';
+import { buildUki } from '../../builders/uki/build.js';
+import type { ReleaseInputs } from '../../release/release-source.js';
+import { extractLayers } from '../../release/extract.js';
+import type { SecureBootMaterial } from '../../secureboot/material.js';
+import type { AssetKindModule, BuildContext, PlanContext } from '../asset-kind.js';
+import { resolveOverlay, type PinnedOverlay } from '../overlay.js';
 import { enrollmentAuthFiles, enrollMode } from '../enrollment.js';
 import { requireSecureBoot } from '../secure-boot.js';
 import { systemdBootFor } from '../systemd-boot.js';
@@ -35,9 +45,7 @@ export const imageKind: AssetKindModule = {
     if (r.kind !== 'image') throw new FactoryError('INTERNAL', 'image kind: not a disk image request');
     const s = ctx.schematic.schematic;
     const c = s.customization;
-    if (s.overlay !== undefined) {
-      throw new FactoryError('NOT_IMPLEMENTED', 'disk images with an overlay are not implemented yet');
-    }
+    const overlay = await resolveOverlay(ctx);
     const signing = r.secureBoot ? requireSecureBoot(ctx.settings) : undefined;
     const bootloader = chooseBootloader({
       ...(c.bootloader !== undefined ? { requested: c.bootloader } : {}),
@@ -52,15 +60,20 @@ export const imageKind: AssetKindModule = {
         `error enhancing profile from schematic: diskImage.sectorSize ${sectorSize} is not supported (512 or 4096)`,
       );
     }
-    const cmdline = buildCmdline({
-      platform: r.platform,
-      arch: r.arch,
-      version: ctx.talos,
-      kind: 'image',
-      secureBoot: r.secureBoot,
-      meta: c.meta ?? [],
-      extraArgs: c.extraKernelArgs ?? [],
-    });
+    const cmdlineWith = (overlayArgs: readonly string[]) =>
+      buildCmdline({
+        platform: r.platform,
+        arch: r.arch,
+        version: ctx.talos,
+        kind: 'image',
+        secureBoot: r.secureBoot,
+        meta: c.meta ?? [],
+        extraArgs: c.extraKernelArgs ?? [],
+        overlayArgs,
+      });
+    // With an overlay, its installer's `get-options` adds kernel args, so the cmdline (and any
+    // UKI, built inline then) is known only at build time; the pinned overlay stands for it here.
+    const cmdline = cmdlineWith([]);
     const diskSizeMiB = adjustedDiskSizeMiB(r.image.diskSizeMiB, bootloader, ctx.quirks);
     const usesGrub = bootloader !== 'sd-boot';
     const usesSdBoot = bootloader !== 'grub';
@@ -70,7 +83,7 @@ export const imageKind: AssetKindModule = {
       ...(usesGrub
         ? { kernel: { ...metal, kind: 'kernel' }, initramfs: { ...metal, kind: 'initramfs' } }
         : {}),
-      ...(usesSdBoot
+      ...(usesSdBoot && !overlay
         ? {
             uki: {
               kind: 'uki',
@@ -97,6 +110,7 @@ export const imageKind: AssetKindModule = {
         cmdline,
         meta: c.meta ?? [],
         epoch: BUILD_EPOCH,
+        ...(overlay ? { overlay, stub: usesSdBoot ? await ctx.imagerDigest() : null } : {}),
         ...(usesSdBoot
           ? {
               imager: await ctx.imagerDigest(),
@@ -108,10 +122,29 @@ export const imageKind: AssetKindModule = {
       },
       deps,
       async build(b) {
+        const kernel = await materializeAsset(dep(b, 'kernel'), join(b.workDir, 'vmlinuz'), b.signal);
+        const initramfs = await materializeAsset(
+          dep(b, 'initramfs'),
+          join(b.workDir, 'initramfs.xz'),
+          b.signal,
+        );
+        const board = overlay ? await prepareOverlay(ctx, overlay, b) : undefined;
+        const finalCmdline = board ? cmdlineWith(board.options.kernelArgs) : cmdline;
         const files = async () => {
           if (!usesSdBoot) return {};
-          const sdBoot = await systemdBootFor(await b.inputs(), signing, b.workDir, b.signal);
-          const uki = await materializeAsset(dep(b, 'uki'), join(b.workDir, 'uki.efi'), b.signal);
+          const inputs = await b.inputs();
+          const sdBoot = await systemdBootFor(inputs, signing, b.workDir, b.signal);
+          const uki = board
+            ? await inlineUki(ctx, {
+                inputs,
+                kernel,
+                initramfs,
+                cmdline: finalCmdline,
+                signing,
+                workDir: b.workDir,
+                signal: b.signal,
+              })
+            : await materializeAsset(dep(b, 'uki'), join(b.workDir, 'uki.efi'), b.signal);
           let enroll: EnrollKeys | undefined;
           if (signing && mode !== undefined) {
             const auth = await enrollmentAuthFiles(signing, s, BUILD_EPOCH);
@@ -147,8 +180,20 @@ export const imageKind: AssetKindModule = {
           ...(c.bootloader !== undefined ? { bootloader: c.bootloader } : {}),
           diskSizeMiB,
           sectorSize,
-          cmdline,
+          cmdline: finalCmdline,
           ...grub,
+          ...(board
+            ? {
+                skipLBAs: board.options.partitionOffset,
+                beforeFilesystems: ({ rawPath, table }) =>
+                  overlayInstall(board.source, {
+                    installDisk: rawPath,
+                    table,
+                    scratchDir: join(b.workDir, 'overlay-install'),
+                    signal: b.signal,
+                  }),
+              }
+            : {}),
           ...(await files()),
           meta: c.meta ?? [],
           ...(ctx.settings.grubDirs ? { grubDirs: ctx.settings.grubDirs } : {}),
@@ -167,3 +212,58 @@ export const imageKind: AssetKindModule = {
     };
   },
 };
+
+/** Pulls and unpacks the pinned overlay image and asks its installer for options. */
+async function prepareOverlay(ctx: PlanContext, overlay: PinnedOverlay, b: BuildContext) {
+  const image = await ctx.release.pullImage(overlay.image, overlay.digest, ctx.request.arch, b.signal);
+  const root = join(b.workDir, 'overlay');
+  await extractLayers(image.layers, root);
+  const source: OverlaySource = {
+    root,
+    name: overlay.name,
+    ...(ctx.schematic.schematic.overlay?.options ? { options: ctx.schematic.schematic.overlay.options } : {}),
+  };
+  const options = await overlayGetOptions(source, join(b.workDir, 'overlay-options'), undefined, b.signal);
+  return { source, options };
+}
+
+/** A UKI for an overlay image, whose cmdline carries the overlay's kernel args. */
+async function inlineUki(
+  ctx: PlanContext,
+  o: {
+    inputs: ReleaseInputs;
+    kernel: string;
+    initramfs: string;
+    cmdline: string;
+    signing: SecureBootMaterial | undefined;
+    workDir: string;
+    signal: AbortSignal;
+  },
+): Promise<string> {
+  if (!o.inputs.systemdStub) {
+    throw new FactoryError(
+      'UPSTREAM_UNAVAILABLE',
+      `imager ${ctx.version} has no usr/install/${ctx.request.arch}/systemd-stub.efi: it cannot make UKIs`,
+    );
+  }
+  const out = join(o.workDir, 'uki.efi');
+  await buildUki(
+    {
+      stubPath: o.inputs.systemdStub,
+      stubWhat: `systemd-stub.efi of ${ctx.version} ${ctx.request.arch}`,
+      arch: ctx.request.arch,
+      kernelPath: o.kernel,
+      initrdPath: o.initramfs,
+      cmdline: o.cmdline,
+      version: ctx.version,
+      quirks: ctx.quirks,
+      medium: 'image',
+      sourceDateEpoch: BUILD_EPOCH,
+      ...(o.signing ? { signing: { signer: o.signing.signer, pcrKey: o.signing.pcrKey } } : {}),
+      tmpDir: o.workDir,
+      signal: o.signal,
+    },
+    out,
+  );
+  return out;
+}

@@ -16,9 +16,8 @@ import { FactoryError } from '../../errors.js';
 import type { AssetRequest } from '../../profile/asset-request.js';
 import { installerArtifacts, installerImageName } from '../../profile/installer-image.js';
 import { extractLayers } from '../../release/extract.js';
-import { emitYaml, go } from '../../schematic/goyaml/index.js';
-import { yamlMapToGo } from '../../schematic/yaml-value.js';
-import type { AssetKindModule, PlanContext } from '../asset-kind.js';
+import type { AssetKindModule } from '../asset-kind.js';
+import { resolveOverlay } from '../overlay.js';
 import { raceAbort } from '../build-runner.js';
 import { requireSecureBoot } from '../secure-boot.js';
 import { systemdBootFor } from '../systemd-boot.js';
@@ -31,29 +30,6 @@ function assetFile(name: string, asset: CachedAsset | undefined): LayerFileSourc
 async function localFile(name: string, path: string): Promise<LayerFileSource> {
   const { size } = await stat(path);
   return { name, size, open: () => Promise.resolve(createReadStream(path, { highWaterMark: 1 << 20 })) };
-}
-
-/** The schematic's overlay, pinned through the version's overlay catalog (400 when it has none). */
-async function resolveOverlay(
-  ctx: PlanContext,
-): Promise<{ name: string; image: string; digest: string; extraOptions: string } | undefined> {
-  const overlay = ctx.schematic.schematic.overlay;
-  if (overlay === undefined) return undefined;
-  const catalog = await raceAbort(ctx.release.overlayCatalog(ctx.version), ctx.signal);
-  const entry = catalog.find((o) => o.name === overlay.name && o.image === overlay.image);
-  if (!entry) {
-    throw new FactoryError(
-      'OVERLAY_UNAVAILABLE',
-      `overlay "${overlay.name}" (${overlay.image}) is not available for Talos version ${ctx.version}`,
-    );
-  }
-  return {
-    name: overlay.name,
-    image: entry.image,
-    digest: entry.digest,
-    // go-yaml Marshal of the options, as the imager writes `overlay/extra-options`.
-    extraOptions: emitYaml(overlay.options ? yamlMapToGo(overlay.options) : go.map([])),
-  };
 }
 
 /** The installer kind. */
