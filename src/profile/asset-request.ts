@@ -37,6 +37,8 @@ export interface ImageOptions {
   readonly compression: Compression;
   /** Requested disk size before the builder's own adjustments (talos-imager §6.2). */
   readonly diskSizeMiB: number;
+  /** A 1.5-era board path segment (`metal-rpi_generic-arm64.raw.xz`): the board's overlay. */
+  readonly board?: string;
 }
 
 /**

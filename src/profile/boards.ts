@@ -66,3 +66,9 @@ export function overlayForBoard(board: string, quirks: QuirkValues): BoardOverla
   const name = BOARD_ALIASES[board] ?? board;
   return BOARD_OVERLAYS.find((b) => b.board === name);
 }
+
+/** True for a board name (or alias) of {@link BOARD_OVERLAYS}. */
+export function isKnownBoard(board: string): boolean {
+  const name = BOARD_ALIASES[board] ?? board;
+  return BOARD_OVERLAYS.some((b) => b.board === name);
+}

@@ -41,8 +41,12 @@ export function canonicalBuildRequest(req: BuildRequest): BuildRequest {
     secureBoot: req.secureBoot,
   };
   if (req.kind === 'image') {
-    const { diskFormat, formatOptions, compression, diskSizeMiB } = req.image;
-    return { ...base, kind: 'image', image: { diskFormat, formatOptions, compression, diskSizeMiB } };
+    const { diskFormat, formatOptions, compression, diskSizeMiB, board } = req.image;
+    return {
+      ...base,
+      kind: 'image',
+      image: { diskFormat, formatOptions, compression, diskSizeMiB, ...(board ? { board } : {}) },
+    };
   }
   return { ...base, kind: req.kind };
 }

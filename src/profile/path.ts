@@ -9,6 +9,7 @@
  */
 import { FactoryError } from '../errors.js';
 import type { Arch, AssetRequest, Compression, DiskFormat } from './asset-request.js';
+import { isKnownBoard } from './boards.js';
 import { goQuote } from './go-quote.js';
 import { diskImageDefaults, findPlatform, platformNames } from './platforms.js';
 
@@ -81,6 +82,18 @@ function parsePlatformArch(text: string): { platform: string; arch: Arch; secure
   return { platform: checkPlatform(platform), arch, secureBoot: withoutSb !== undefined };
 }
 
+/**
+ * `metal-<board>-arm64`: the original Image Service's board segment (a known board only), which
+ * from Talos 1.7 means the board's overlay; anything else keeps upstream's error.
+ */
+function parseBoardPath(text: string): { board: string; secureBoot: boolean } | undefined {
+  const withoutSb = cutSuffix(text, '-secureboot');
+  const rest = cutPrefix(withoutSb ?? text, 'metal-');
+  const board = rest === undefined ? undefined : cutSuffix(rest, '-arm64');
+  if (board === undefined || !isKnownBoard(board)) return undefined;
+  return { board, secureBoot: withoutSb !== undefined };
+}
+
 function parseDiskImage(path: string): AssetRequest {
   let rest = path;
   let compression: Compression = 'none';
@@ -95,14 +108,18 @@ function parseDiskImage(path: string): AssetRequest {
   const format = DISK_FORMAT_SUFFIXES.find(([suffix]) => rest.endsWith(suffix));
   if (format === undefined) throw pathError(`invalid profile path: ${goQuote(rest)}`);
   const [suffix, diskFormat, pathOptions] = format;
-  const { platform, arch, secureBoot } = parsePlatformArch(rest.slice(0, rest.length - suffix.length));
+  const target = rest.slice(0, rest.length - suffix.length);
+  const board = parseBoardPath(target);
+  const { platform, arch, secureBoot } = board
+    ? { platform: 'metal', arch: 'arm64' as const, secureBoot: board.secureBoot }
+    : parsePlatformArch(target);
   const { diskSizeMiB, formatOptions } = diskImageDefaults(findPlatform(platform), pathOptions);
   return {
     kind: 'image',
     platform,
     arch,
     secureBoot,
-    image: { diskFormat, formatOptions, compression, diskSizeMiB },
+    image: { diskFormat, formatOptions, compression, diskSizeMiB, ...(board ? { board: board.board } : {}) },
   };
 }
 

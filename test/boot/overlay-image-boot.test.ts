@@ -87,6 +87,18 @@ describe('disk images with an SBC overlay', { timeout: 600_000 }, () => {
     assert.ok(r.schematicMarkers.includes(id));
   });
 
+  it('a 1.5-era board path means the board’s overlay: none before 1.7, pinned through the catalog after', async () => {
+    const empty = await t.factory.app.inject({ method: 'POST', url: '/schematics', payload: '{}' });
+    const emptyId = empty.json<{ id: string }>().id;
+    const old = await t.factory.app.inject(`/image/${emptyId}/v1.5.5/metal-rpi_generic-arm64.raw.xz`);
+    assert.equal(old.statusCode, 400, old.body);
+    assert.match(old.body, /board rpi_generic needs an overlay/);
+    // The fixture catalog has no sbc-raspberrypi: the mapped overlay is looked up and refused.
+    const mapped = await t.factory.app.inject(`/image/${emptyId}/v1.8.3/metal-rpi_generic-arm64.raw.xz`);
+    assert.equal(mapped.statusCode, 400, mapped.body);
+    assert.match(mapped.body, /overlay "rpi_generic" \(siderolabs\/sbc-raspberrypi\) is not available/);
+  });
+
   it('an overlay the catalog does not list is a 400', async () => {
     const res = await t.factory.app.inject({
       method: 'POST',

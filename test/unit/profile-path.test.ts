@@ -103,6 +103,23 @@ function assertPathError(path: string, reason: string): void {
   );
 }
 
+describe('parseAssetPath: 1.5-era board paths', () => {
+  it('metal-<board>-arm64 is a metal arm64 disk image naming the board (aliases too)', () => {
+    for (const [path, board, secureBoot] of [
+      ['metal-rpi_generic-arm64.raw.xz', 'rpi_generic', false],
+      ['metal-rpi_4-arm64.raw.xz', 'rpi_4', false],
+      ['metal-rockpi_4c-arm64-secureboot.raw', 'rockpi_4c', true],
+    ] as const) {
+      const r = parseAssetPath(path);
+      assert.equal(r.kind, 'image');
+      assert.equal(r.platform, 'metal');
+      assert.equal(r.arch, 'arm64');
+      assert.equal(r.secureBoot, secureBoot);
+      assert.equal(r.kind === 'image' ? r.image.board : undefined, board);
+    }
+  });
+});
+
 describe('parseAssetPath: errors (exact upstream text)', () => {
   const cases: [string, string][] = [
     ['metal-amd64.ssd', 'invalid profile path: "metal-amd64.ssd"'],
@@ -116,7 +133,9 @@ describe('parseAssetPath: errors (exact upstream text)', () => {
     ['cmdline-metal-amd64.iso', 'invalid architecture: "amd64.iso"'],
     ['metal.iso', 'invalid platform-arch: "metal"'],
     ['metal-secureboot.iso', 'invalid platform-arch: "metal"'],
-    ['metal-rpi_generic-arm64.raw.xz', 'invalid architecture: "rpi_generic-arm64"'],
+    // An unknown board keeps upstream's error; known boards map to their overlay (below).
+    ['metal-no_such_board-arm64.raw.xz', 'invalid architecture: "no_such_board-arm64"'],
+    ['metal-rpi_generic-amd64.raw.xz', 'invalid architecture: "rpi_generic-amd64"'],
     ['metal-amd64-secureboot-secureboot.iso', 'invalid architecture: "amd64-secureboot"'],
     ['initramfs-foo.xz', 'invalid architecture: "foo"'],
     ['installer-x.tar', 'invalid architecture: "x"'],
