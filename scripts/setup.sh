@@ -11,8 +11,9 @@ mode="${1:---runtime}"
 # release build uses (apt-get download + dpkg-deb, which every Debian has).
 runtime_pkgs=(squashfs-tools cpio xz-utils zstd kmod xorriso mtools dosfstools qemu-utils ca-certificates)
 # Tests also start a real registry, boot QEMU (SeaBIOS, OVMF, iPXE ROMs), copy images with skopeo,
-# and benchmark against nginx with wrk.
-test_pkgs=(docker-registry skopeo qemu-system-x86 qemu-system-arm ovmf ipxe-qemu busybox-static apache2-utils openssl nginx-light wrk)
+# benchmark against nginx with wrk, and compare the schematic parser with go-yaml (Go + yaml.v3 source).
+test_pkgs=(docker-registry skopeo qemu-system-x86 qemu-system-arm ovmf ipxe-qemu busybox-static apache2-utils openssl nginx-light wrk
+  golang-go golang-gopkg-yaml.v3-dev)
 
 pkgs=("${runtime_pkgs[@]}")
 [ "$mode" = "--test" ] && pkgs+=("${test_pkgs[@]}")

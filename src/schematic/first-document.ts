@@ -4,6 +4,7 @@
  * is recursive), and composes that document.
  */
 import { Composer, CST, Lexer, LineCounter, Parser, type Document } from 'yaml';
+import { checkDirectives } from './directives.js';
 import { yamlSyntaxError } from './errors.js';
 
 /** Maximum nesting of collections accepted in a schematic document. */
@@ -52,6 +53,8 @@ export function composeFirstDocument(source: string, lineCounter: LineCounter): 
   }
   if (!ended) for (const token of parser.end()) if (!take(token)) break;
   const first = tokens.findIndex((t) => t.type === 'document');
+  // libyaml processes the directives when it starts a document, also one that never comes.
+  checkDirectives(first < 0 ? tokens : tokens.slice(0, first), lineCounter);
   if (first < 0) return undefined;
   checkLeadingDocumentEnd(tokens, first, lineCounter);
   const cst = tokens[first] as CST.Document;

@@ -72,10 +72,7 @@ const IGNORED_ERRORS = new Set(['TAG_RESOLVE_FAILED', 'BAD_DQ_ESCAPE']);
 function checkDocument(doc: Document.Parsed, rootEnd: number, lineOf: (offset: number) => number): void {
   const error = doc.errors.find((e) => !IGNORED_ERRORS.has(e.code) && e.pos[0] < rootEnd);
   if (error) throw yamlSyntaxError(lineOf(error.pos[0]), firstLine(error.message));
-  const yaml = doc.directives.yaml;
-  if (yaml.explicit && yaml.version !== '1.1') {
-    throw yamlSyntaxError(1, 'found incompatible YAML document');
-  }
+  // Directives (%YAML version, duplicates, unknown names) are checked in `directives.ts`.
 }
 
 function firstLine(message: string): string {
