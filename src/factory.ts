@@ -11,6 +11,7 @@ import { registerImageRoutes } from './frontends/http/routes/image.js';
 import { registerPxeRoutes } from './frontends/http/routes/pxe.js';
 import { AssetService } from './assets/asset-service.js';
 import { BuildRunner, removeTree } from './assets/build-runner.js';
+import type { SecureBootProvider } from './assets/secure-boot.js';
 import { FsAssetCache } from './cache/fs-cache.js';
 import type { AssetCache } from './cache/asset-cache.js';
 import { externalUrlOf } from './config/load.js';
@@ -26,9 +27,11 @@ import { FsSchematicStore } from './storage/fs-store.js';
 import { RegistrySchematicStore } from './storage/registry-store.js';
 import { RegistryAssetCache } from './cache/registry-cache.js';
 import { SchematicService } from './storage/schematic-service.js';
+import { SchematicParsePool } from './schematic/parse-pool.js';
 import type { SchematicStore } from './storage/schematic-store.js';
 import { factoryVersion } from './version.js';
 import type { Logger } from './util/logger.js';
+import { scrubPaths } from './util/scrub-paths.js';
 
 /** A built factory: the HTTP app plus lifecycle. */
 export interface Factory {
@@ -48,6 +51,8 @@ export interface FactoryOverrides {
   schematicStore?: SchematicStore;
   imageSource?: ImageSource;
   assetCache?: AssetCache;
+  /** Secure Boot signing (nothing configures it yet: Secure Boot requests answer 400 without it). */
+  secureBoot?: SecureBootProvider;
 }
 
 /** One OCI client for every configured registry (release source, schematic store, asset cache). */
@@ -170,9 +175,15 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
     maxBytes: config.schematics.cacheMaxBytes,
     negativeTtlMs: config.schematics.negativeTTL,
   });
+  const parser = new SchematicParsePool({
+    workers: config.schematics.parseWorkers,
+    maxQueue: config.schematics.parseQueue,
+    timeoutMs: config.schematics.parseTimeout,
+  });
   const schematics = new SchematicService(store, {
     parsedCapacity: config.schematics.parsedCacheCapacity,
     parsedMaxBytes: config.schematics.cacheMaxBytes,
+    parser,
   });
 
   const release = new ReleaseSource({
@@ -206,6 +217,7 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
       maxBytes: config.build.maxExtensionBytes,
       maxEntries: config.build.maxExtensionEntries,
     },
+    maxExtensions: config.build.maxExtensions,
   });
 
   const app = buildHttpApp({
@@ -213,17 +225,22 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
     logLevel: config.log.level,
     bodyLimit: config.http.bodyLimit,
     requestTimeoutMs: config.http.requestTimeout,
+    bodyIdleTimeoutMs: config.http.bodyIdleTimeout,
+    responseIdleTimeoutMs: config.http.responseIdleTimeout,
+    maxConnections: config.http.maxConnections,
+    redact: (m) => scrubPaths(m, [{ dir: dataDir, label: '<data>' }]),
     allowedOrigins: config.http.allowedOrigins,
     schematics,
     ready: () => ready,
     routes: [
       (a) => registerVersionRoutes(a, release),
-      (a) => registerImageRoutes(a, { schematics, release, assets }),
+      (a) => registerImageRoutes(a, { schematics, release, assets, secureBoot: overrides.secureBoot }),
       (a) =>
         registerPxeRoutes(a, {
           schematics,
           release,
           assets,
+          secureBoot: overrides.secureBoot,
           baseUrl: config.http.externalPXEURL ?? externalURL,
           uefiInitrdArg: config.pxe.uefiInitrdArg,
         }),
@@ -250,8 +267,16 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
     },
     async close() {
       ready = false;
-      await app.close(); // in-flight requests finish (and with them the builds they wait for)
+      // In-flight requests finish (and with them the builds they wait for), within the grace
+      // period; connections still open after it (a client that stopped reading) are cut.
+      const grace = setTimeout(() => app.server.closeAllConnections(), config.http.shutdownGracePeriod);
+      try {
+        await app.close();
+      } finally {
+        clearTimeout(grace);
+      }
       runner.close(); // builds whose clients all left are not worth finishing
+      await parser.close();
     },
   };
 }

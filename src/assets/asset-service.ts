@@ -18,6 +18,7 @@ import type { ReleaseSource } from '../release/release-source.js';
 import type { LoadedSchematic } from '../storage/schematic-service.js';
 import { BUILDER_SALT } from './builder-salt.js';
 import { raceAbort, type BuildRunner } from './build-runner.js';
+import { checkExtensionList } from './extension-list.js';
 import { buildInitramfsAsset, type ResolvedExtension } from './initramfs-asset.js';
 
 /** How the virtual schematic extension is stamped. */
@@ -33,6 +34,8 @@ export interface AssetServiceDeps {
   schematicExtension: SchematicExtensionConfig;
   /** Caps on one unpacked extension image. */
   extensionLimits?: { maxBytes: number; maxEntries: number };
+  /** Extensions one build may include (build.maxExtensions). */
+  maxExtensions?: number;
 }
 
 const REQUIREMENT_MESSAGES: Record<string, string> = {
@@ -134,7 +137,10 @@ export class AssetService {
       }
       case 'initramfs': {
         // The user's mistakes first (400), before any large download.
-        const names = c.systemExtensions?.officialExtensions ?? [];
+        const names = checkExtensionList(
+          c.systemExtensions?.officialExtensions ?? [],
+          this.#d.maxExtensions ?? 64,
+        );
         const entries = await raceAbort(this.#d.release.resolveExtensions(version, names), signal);
         const inputs = await this.#inputs(version, req.arch, signal);
         const extensions: ResolvedExtension[] = entries.map((e) => ({ name: e.name, digest: e.digest }));

@@ -3,17 +3,27 @@
  * §1.3.2): schematic → version syntax → path → version availability → build or cache.
  */
 import type { CachedAsset } from '../cache/asset-cache.js';
+import { FactoryError } from '../errors.js';
 import type { AssetRequest } from '../profile/build-request.js';
 import { parseTalosVersion } from '../profile/version.js';
 import type { ReleaseSource } from '../release/release-source.js';
 import type { LoadedSchematic, SchematicService } from '../storage/schematic-service.js';
 import type { AssetService } from './asset-service.js';
+import { requireSecureBoot, type SecureBootProvider } from './secure-boot.js';
 
 /** What an asset lookup needs. */
 export interface LookupDeps {
   schematics: SchematicService;
   release: ReleaseSource;
   assets: AssetService;
+  /** Secure Boot signing; undefined = not configured (Secure Boot requests are a 400). */
+  secureBoot?: SecureBootProvider | undefined;
+}
+
+/** Extra checks a frontend asks for. */
+export interface LookupOptions {
+  /** Refuse with 404 when the release has no build for the request's arch (PXE scripts). */
+  requireArch?: boolean;
 }
 
 /** A found (or freshly built) asset and what it was resolved from. */
@@ -31,11 +41,19 @@ export async function lookupAsset(
   version: string,
   parse: () => AssetRequest,
   signal?: AbortSignal,
+  options: LookupOptions = {},
 ): Promise<LookupResult> {
   const schematic = await deps.schematics.load(schematicId);
   const versionTag = parseTalosVersion(version).tag;
   const request = parse();
   await deps.release.requireVersion(versionTag);
+  requireSecureBoot(deps.secureBoot, request);
+  if (options.requireArch && !(await deps.release.hasArch(versionTag, request.arch, signal))) {
+    throw new FactoryError(
+      'NOT_FOUND',
+      `Talos ${versionTag} has no ${request.arch} build: nothing to boot for ${request.arch}`,
+    );
+  }
   const asset = await deps.assets.get(schematic, versionTag, request, signal);
   return { asset, schematic, versionTag, request };
 }

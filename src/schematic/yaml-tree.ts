@@ -51,11 +51,23 @@ export function parseFirstDocument(text: string): YNode | undefined {
   // them as "\n" (same length, so offsets still match `source`) and read scalar text from `source`.
   const structural = source.replace(/[\u2028\u2029]/g, '\n');
   const lineCounter = new LineCounter();
-  const composed = composeFirstDocument(structural, lineCounter);
+  const lineOf = (offset: number): number => lineCounter.linePos(offset).line;
+  // The first error checkDocument would report ends composition at once (see ComposeErrorListener).
+  let rootEnd = Infinity;
+  let stop: Error | undefined;
+  const composed = composeFirstDocument(structural, lineCounter, {
+    beforeCompose: (cst) => (rootEnd = flowRootEnd(cst)),
+    onError: (offset, code, message) => {
+      // The library may catch and re-report a thrown error: keep the first one as it is.
+      if (stop) throw stop;
+      if (!IGNORED_ERRORS.has(code) && offset < rootEnd) {
+        stop = yamlSyntaxError(lineOf(offset), firstLine(message));
+        throw stop;
+      }
+    },
+  });
   if (!composed) return undefined;
   const { doc, cst } = composed;
-  const lineOf = (offset: number): number => lineCounter.linePos(offset).line;
-  const rootEnd = flowRootEnd(cst);
   checkDocument(doc, rootEnd, lineOf);
   const problem =
     findUnterminatedAfterRoot(structural, rootEnd) ??

@@ -1,0 +1,230 @@
+/**
+ * Schematic parsing off the event loop: a small pool of worker threads with a bounded queue and a
+ * deadline per job. A hostile body (hundreds of thousands of tokens) costs a worker some hundred
+ * milliseconds, never the event loop; one that is still running at its deadline is cut off by
+ * terminating its worker (`400`, the body is the problem), one still queued at its deadline is
+ * refused with `503` and `Retry-After` (the factory is the bottleneck). Workers run with a heap
+ * cap, so a body that needs too much memory to parse is a `400` too, and the process stays small.
+ */
+import { Worker } from 'node:worker_threads';
+import { FactoryError } from '../errors.js';
+import { createSchematic, type CreatedSchematic } from './index.js';
+import { parseSchematic } from './parse.js';
+import type { ParseJob, ParseReply } from './parse-protocol.js';
+import type { Schematic } from './types.js';
+
+/** Parses schematics: request bodies (`create`) and stored canonical documents (`parse`). */
+export interface SchematicParser {
+  /** Parses a request body, canonicalises it and computes its ID (SCHEMATIC_INVALID on bad input). */
+  create(body: Uint8Array): Promise<CreatedSchematic>;
+  /** Parses a stored canonical document. */
+  parse(canonical: string): Promise<Schematic>;
+  /** Stops the workers; pending jobs fail with NOT_READY. */
+  close(): Promise<void>;
+}
+
+/** Parses on the calling thread (unit tests, tools): no bounds beyond the parser's own. */
+export const inlineParser: SchematicParser = {
+  create: async (body) => createSchematic(body),
+  parse: async (text) => parseSchematic(text),
+  close: async () => undefined,
+};
+
+/** Options of {@link SchematicParsePool}. */
+export interface ParsePoolOptions {
+  /** Worker threads (each parses one document at a time). */
+  workers: number;
+  /** Jobs allowed to wait for a worker; more are refused with BUSY at once. */
+  maxQueue: number;
+  /** Deadline of one job, counted from when it was submitted (queue time included). */
+  timeoutMs: number;
+  /** Old-generation heap cap of one worker, MiB (default 128). */
+  maxHeapMb?: number;
+}
+
+type Ok = Extract<ParseReply, { ok: true }>;
+type JobInput = { op: 'create'; body: Uint8Array } | { op: 'parse'; text: string };
+
+interface Pending {
+  readonly job: ParseJob;
+  readonly resolve: (r: Ok) => void;
+  readonly reject: (e: FactoryError) => void;
+  timer?: NodeJS.Timeout;
+}
+
+interface Slot {
+  readonly worker: Worker;
+  busy?: Pending;
+}
+
+// The worker is the compiled `.js` beside this module, or the `.ts` one when run through tsx.
+const WORKER_URL = new URL(
+  import.meta.url.endsWith('.ts') ? './parse-worker.ts' : './parse-worker.js',
+  import.meta.url,
+);
+
+function busy(): FactoryError {
+  return new FactoryError('BUSY', 'too many schematics are being parsed right now; retry shortly', {
+    headers: { 'Retry-After': '1' },
+  });
+}
+
+/** A bounded pool of schematic-parsing worker threads. */
+export class SchematicParsePool implements SchematicParser {
+  readonly #o: Required<ParsePoolOptions>;
+  readonly #slots = new Set<Slot>();
+  readonly #queue: Pending[] = [];
+  #nextId = 1;
+  #closed = false;
+
+  constructor(options: ParsePoolOptions) {
+    this.#o = { maxHeapMb: 128, ...options, workers: Math.max(1, options.workers) };
+  }
+
+  /** Jobs running and waiting (for tests and metrics). */
+  get load(): { running: number; queued: number; workers: number } {
+    let running = 0;
+    for (const s of this.#slots) if (s.busy) running++;
+    return { running, queued: this.#queue.length, workers: this.#slots.size };
+  }
+
+  async create(body: Uint8Array): Promise<CreatedSchematic> {
+    const r = await this.#submit({ op: 'create', body });
+    if (r.canonical === undefined || r.schematicId === undefined) {
+      throw new FactoryError('INTERNAL', 'schematic parse worker answered without canonical bytes');
+    }
+    return { schematic: deepFreeze(r.schematic), canonical: r.canonical, id: r.schematicId };
+  }
+
+  async parse(text: string): Promise<Schematic> {
+    return deepFreeze((await this.#submit({ op: 'parse', text })).schematic);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const p of this.#queue.splice(0)) this.#settle(p, new FactoryError('NOT_READY', 'shutting down'));
+    const stops: Promise<number>[] = [];
+    for (const s of this.#slots) {
+      if (s.busy) this.#settle(s.busy, new FactoryError('NOT_READY', 'shutting down'));
+      stops.push(s.worker.terminate());
+    }
+    this.#slots.clear();
+    await Promise.allSettled(stops);
+  }
+
+  #submit(input: JobInput): Promise<Ok> {
+    if (this.#closed) return Promise.reject(new FactoryError('NOT_READY', 'shutting down'));
+    if (this.#queue.length >= this.#o.maxQueue && !this.#idleOrSpawnable()) return Promise.reject(busy());
+    return new Promise<Ok>((resolve, reject) => {
+      const pending: Pending = { job: { ...input, id: this.#nextId++ }, resolve, reject };
+      pending.timer = setTimeout(() => this.#expire(pending), this.#o.timeoutMs);
+      this.#queue.push(pending);
+      this.#pump();
+    });
+  }
+
+  #idleOrSpawnable(): boolean {
+    if (this.#slots.size < this.#o.workers) return true;
+    for (const s of this.#slots) if (!s.busy) return true;
+    return false;
+  }
+
+  /** Hands queued jobs to idle workers, starting workers up to the pool size. */
+  #pump(): void {
+    while (this.#queue.length > 0) {
+      let slot: Slot | undefined;
+      for (const s of this.#slots) if (!s.busy) slot = s;
+      if (!slot && this.#slots.size < this.#o.workers) slot = this.#spawn();
+      if (!slot) return;
+      const pending = this.#queue.shift()!;
+      slot.busy = pending;
+      slot.worker.ref(); // a job in flight keeps the process alive; an idle worker does not
+      slot.worker.postMessage(pending.job);
+    }
+  }
+
+  #spawn(): Slot {
+    const worker = new Worker(WORKER_URL, {
+      resourceLimits: { maxOldGenerationSizeMb: this.#o.maxHeapMb },
+      stdout: false,
+      stderr: false,
+    });
+    const slot: Slot = { worker };
+    worker.unref();
+    worker.on('message', (reply: ParseReply) => this.#done(slot, reply));
+    worker.on('error', (e: Error) => this.#lost(slot, e));
+    worker.on('exit', () => this.#lost(slot, undefined));
+    this.#slots.add(slot);
+    return slot;
+  }
+
+  #done(slot: Slot, reply: ParseReply): void {
+    const p = slot.busy;
+    if (!p || p.job.id !== reply.id) return;
+    slot.busy = undefined;
+    slot.worker.unref();
+    if (reply.ok) this.#settle(p, undefined, reply);
+    else this.#settle(p, new FactoryError(reply.code, reply.message));
+    this.#pump();
+  }
+
+  /** A worker died (heap cap, crash) or was terminated: its job fails as the body's fault. */
+  #lost(slot: Slot, e: Error | undefined): void {
+    if (!this.#slots.delete(slot)) return;
+    const p = slot.busy;
+    slot.busy = undefined;
+    if (p) {
+      const oom = (e as NodeJS.ErrnoException | undefined)?.code === 'ERR_WORKER_OUT_OF_MEMORY';
+      this.#settle(
+        p,
+        new FactoryError(
+          'SCHEMATIC_INVALID',
+          oom
+            ? 'schematic needs too much memory to parse'
+            : 'schematic could not be parsed (the parser stopped); simplify the document',
+          { cause: e },
+        ),
+      );
+    }
+    if (!this.#closed) this.#pump();
+  }
+
+  #expire(p: Pending): void {
+    const queued = this.#queue.indexOf(p);
+    if (queued >= 0) {
+      this.#queue.splice(queued, 1);
+      this.#settle(p, busy());
+      return;
+    }
+    for (const slot of this.#slots) {
+      if (slot.busy !== p) continue;
+      // Stuck on this body: the only way to stop a synchronous parse is to end its thread.
+      this.#slots.delete(slot);
+      slot.busy = undefined;
+      void slot.worker.terminate();
+      this.#settle(
+        p,
+        new FactoryError(
+          'SCHEMATIC_INVALID',
+          `schematic could not be parsed within ${this.#o.timeoutMs} ms: the document is too complex`,
+        ),
+      );
+      this.#pump();
+      return;
+    }
+  }
+
+  #settle(p: Pending, error: FactoryError | undefined, value?: Ok): void {
+    clearTimeout(p.timer);
+    if (error) p.reject(error);
+    else p.resolve(value!);
+  }
+}
+
+function deepFreeze<T>(v: T): T {
+  if (typeof v === 'object' && v !== null && !Object.isFrozen(v)) {
+    for (const child of Object.values(v as Record<string, unknown>)) deepFreeze(child);
+    Object.freeze(v);
+  }
+  return v;
+}
