@@ -5,7 +5,7 @@
 import { resolve, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/schema.js';
-import { buildHttpApp } from './frontends/http/server.js';
+import { buildHttpApp, closeHttpApp } from './frontends/http/server.js';
 import { registerVersionRoutes } from './frontends/http/routes/versions.js';
 import { registerImageRoutes } from './frontends/http/routes/image.js';
 import { registerPxeRoutes } from './frontends/http/routes/pxe.js';
@@ -53,6 +53,8 @@ export interface FactoryOverrides {
   assetCache?: AssetCache;
   /** Secure Boot signing (nothing configures it yet: Secure Boot requests answer 400 without it). */
   secureBoot?: SecureBootProvider;
+  /** Where log lines go (default stdout). */
+  logStream?: NodeJS.WritableStream;
 }
 
 /** One OCI client for every configured registry (release source, schematic store, asset cache). */
@@ -223,6 +225,7 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
   const app = buildHttpApp({
     version: factoryVersion(),
     logLevel: config.log.level,
+    ...(overrides.logStream ? { logStream: overrides.logStream } : {}),
     bodyLimit: config.http.bodyLimit,
     requestTimeoutMs: config.http.requestTimeout,
     bodyIdleTimeoutMs: config.http.bodyIdleTimeout,
@@ -269,12 +272,7 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
       ready = false;
       // In-flight requests finish (and with them the builds they wait for), within the grace
       // period; connections still open after it (a client that stopped reading) are cut.
-      const grace = setTimeout(() => app.server.closeAllConnections(), config.http.shutdownGracePeriod);
-      try {
-        await app.close();
-      } finally {
-        clearTimeout(grace);
-      }
+      await closeHttpApp(app, config.http.shutdownGracePeriod);
       runner.close(); // builds whose clients all left are not worth finishing
       await parser.close();
     },

@@ -2,6 +2,7 @@
  * Worker-thread entry of the schematic parse pool (`parse-pool.ts`): parses request bodies and
  * stored canonical documents off the event loop. Answers `{ id, ok, … }` per message.
  */
+import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { isFactoryError } from '../errors.js';
 import { createSchematic, parseSchematic } from './index.js';
@@ -10,6 +11,14 @@ import type { ParseJob, ParseReply } from './parse-protocol.js';
 // Rejections carry only code and message; stack traces of the many errors a hostile document
 // produces inside the YAML library cost most of the time spent on it.
 Error.stackTraceLimit = 0;
+
+// Below the event loop: on Linux this lowers only this thread, so parses yield the CPU to the
+// thread that answers every other request (lowering one's own priority is always allowed).
+try {
+  setPriority(10);
+} catch {
+  // Not supported here: parses then compete with the event loop on equal terms.
+}
 
 function answer(job: ParseJob): ParseReply {
   try {

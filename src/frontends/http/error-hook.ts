@@ -15,6 +15,13 @@ import { FactoryError, storageError, type ErrorCode } from '../../errors.js';
 /** Rewrites a message before it is sent (removes server paths); identity by default. */
 export type Redact = (message: string) => string;
 
+/** How error responses are finished. */
+export interface ErrorOptions {
+  redact?: Redact;
+  /** The `Server` header value, set when the response does not carry one yet (framework errors). */
+  server?: string;
+}
+
 const FRAMEWORK: Record<string, { code: ErrorCode; message: string }> = {
   FST_ERR_CTP_BODY_TOO_LARGE: { code: 'BODY_TOO_LARGE', message: 'request body is too large' },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: 'UNSUPPORTED_MEDIA', message: 'unsupported media type' },
@@ -77,16 +84,19 @@ export function sendError(
   err: unknown,
   request: FastifyRequest,
   reply: FastifyReply,
-  redact: Redact = (m) => m,
+  options: ErrorOptions = {},
 ): FastifyReply {
   const fe = asFactoryError(err);
+  // Errors raised before the onRequest hooks ran (malformed URLs) still get the stamp.
+  if (options.server !== undefined && !reply.hasHeader('Server')) reply.header('Server', options.server);
+  if (!reply.hasHeader('X-Request-ID')) reply.header('X-Request-ID', request.id);
   const status = fe.status;
   if (fe.code === 'CLIENT_GONE') {
     // Nobody is listening any more (upstream logs a 499 and writes nothing); the build goes on.
     request.log.info({ code: fe.code }, fe.message);
     return reply.code(status).send();
   }
-  const message = redact(fe.message);
+  const message = options.redact ? options.redact(fe.message) : fe.message;
   if (!expected(status)) {
     request.log.error({ err: fe, cause: fe.cause, code: fe.code }, message);
   } else if (status >= 500) {

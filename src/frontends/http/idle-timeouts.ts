@@ -27,6 +27,10 @@ function hasBody(request: FastifyRequest): boolean {
   );
 }
 
+function formatMs(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
+}
+
 /** Registers the idle-timeout hooks on `app`. */
 export function registerIdleTimeouts(app: FastifyInstance, limits: IdleTimeouts): void {
   app.addHook('onRequest', async (request, reply) => {
@@ -41,7 +45,7 @@ export function registerIdleTimeouts(app: FastifyInstance, limits: IdleTimeouts)
         'error',
         new FactoryError(
           'REQUEST_TIMEOUT',
-          `request body timeout: nothing received for ${Math.round(limits.bodyIdleMs / 1000)} s`,
+          `request body timeout: nothing received for ${formatMs(limits.bodyIdleMs)}`,
         ),
       );
     });
@@ -49,12 +53,10 @@ export function registerIdleTimeouts(app: FastifyInstance, limits: IdleTimeouts)
   app.addHook('preHandler', async (request) => {
     socketOf(request)?.setTimeout(0); // the body is in; the handler may wait for a long build
   });
-  app.addHook('onSend', async (request, reply, payload) => {
+  app.addHook('onSend', async (request, _reply, payload) => {
     const socket = socketOf(request);
-    if (socket && limits.responseIdleMs > 0) {
-      socket.setTimeout(limits.responseIdleMs);
-      reply.raw.once('timeout', () => socket.destroy());
-    }
+    // Node destroys a socket whose timeout nobody handles: exactly what a stalled reader gets.
+    if (socket && limits.responseIdleMs > 0) socket.setTimeout(limits.responseIdleMs);
     return payload;
   });
 }

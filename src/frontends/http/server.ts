@@ -18,6 +18,8 @@ import { registerSchematicRoutes } from './routes/schematics.js';
 export interface HttpDeps {
   version: string;
   logLevel: string;
+  /** Where JSON log lines go (default stdout). */
+  logStream?: NodeJS.WritableStream;
   bodyLimit: number;
   requestTimeoutMs: number;
   /** Idle limits while a body arrives and while a response goes out (0 = none). */
@@ -58,8 +60,12 @@ function requestId(req: IncomingMessage): string {
 
 /** Builds the Fastify app (not listening yet). */
 export function buildHttpApp(deps: HttpDeps): FastifyInstance {
+  const errorOptions = {
+    server: `image-factory/${deps.version}`,
+    ...(deps.redact ? { redact: deps.redact } : {}),
+  };
   const app = Fastify({
-    logger: { level: deps.logLevel },
+    logger: { level: deps.logLevel, ...(deps.logStream ? { stream: deps.logStream } : {}) },
     genReqId: requestId,
     requestIdHeader: false,
     logController: new LogController({ requestIdLogLabel: 'requestId' }),
@@ -68,7 +74,7 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
     return503OnClosing: true,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // Malformed URLs and router refusals go through the one error hook like everything else.
-    frameworkErrors: (err, request, reply) => sendError(err, request, reply, deps.redact),
+    frameworkErrors: (err, request, reply) => sendError(err, request, reply, errorOptions),
   });
   if (deps.maxConnections !== undefined) app.server.maxConnections = deps.maxConnections;
   // Requests the HTTP parser refuses (431, 408, garbage) never reach Fastify.
@@ -97,11 +103,11 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
   });
   registerCors(app, deps.allowedOrigins);
 
-  app.setErrorHandler((err, request, reply) => sendError(err, request, reply, deps.redact));
+  app.setErrorHandler((err, request, reply) => sendError(err, request, reply, errorOptions));
   app.setNotFoundHandler(async (request, reply) => {
     const allowed = allowedMethods(app, request);
     if (allowed.length === 0)
-      return sendError(new FactoryError('NOT_FOUND', '404 page not found'), request, reply, deps.redact);
+      return sendError(new FactoryError('NOT_FOUND', '404 page not found'), request, reply, errorOptions);
     const allow = [...allowed, 'OPTIONS'].join(', ');
     // httprouter's automatic OPTIONS and 405 (spec §0): the route exists, the method does not.
     if (request.method === 'OPTIONS') return reply.code(204).header('Allow', allow).send();
@@ -109,7 +115,7 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
       new FactoryError('METHOD_NOT_ALLOWED', 'Method Not Allowed', { headers: { Allow: allow } }),
       request,
       reply,
-      deps.redact,
+      errorOptions,
     );
   });
 
@@ -119,4 +125,17 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
   registerSchematicRoutes(app, deps.schematics);
   for (const register of deps.routes ?? []) register(app);
   return app;
+}
+
+/**
+ * Closes `app`: in-flight requests finish within `graceMs`; connections still open after it (a
+ * client that stopped reading a download) are cut, so shutdown never waits on a stalled peer.
+ */
+export async function closeHttpApp(app: FastifyInstance, graceMs: number): Promise<void> {
+  const grace = setTimeout(() => app.server.closeAllConnections(), graceMs);
+  try {
+    await app.close();
+  } finally {
+    clearTimeout(grace);
+  }
 }
