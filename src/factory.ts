@@ -15,7 +15,6 @@ import type { SecureBootProvider } from './assets/secure-boot.js';
 import { FsAssetCache } from './cache/fs-cache.js';
 import type { AssetCache } from './cache/asset-cache.js';
 import { externalUrlOf } from './config/load.js';
-import { mkdir, readdir } from 'node:fs/promises';
 import type { ImageSource } from './release/image-source.js';
 import { LayoutImageSource } from './release/layout-source.js';
 import { RegistryImageSource } from './release/registry-source.js';
@@ -32,6 +31,7 @@ import type { SchematicStore } from './storage/schematic-store.js';
 import { factoryVersion } from './version.js';
 import type { Logger } from './util/logger.js';
 import { scrubPaths } from './util/scrub-paths.js';
+import { claimProcessDir } from './util/process-lock.js';
 
 /** A built factory: the HTTP app plus lifecycle. */
 export interface Factory {
@@ -123,30 +123,18 @@ function buildAssetCache(config: Config, dataDir: string, client: () => OciClien
 }
 
 /**
- * This process's scratch root, `<work>/<pid>`; trees left by processes that no longer run (a crash,
- * a kill -9) are swept first. Other live processes (a CLI build beside the service) keep theirs.
+ * This process's scratch root, `<work>/<pid>-<start>` (see `util/process-lock.ts`); trees left by
+ * processes that no longer run (a crash, a kill -9, a restarted container's PID 1) are swept
+ * first. Other live processes (a CLI build beside the service) keep theirs.
  */
 async function prepareWorkRoot(work: string, log: Logger): Promise<string> {
-  await mkdir(work, { recursive: true });
-  for (const name of await readdir(work)) {
-    const pid = Number(name);
-    if (Number.isInteger(pid) && pid > 0 && (pid === process.pid || processAlive(pid))) continue;
+  const { dir, stale } = await claimProcessDir(work);
+  for (const name of stale) {
     await removeTree(join(work, name)).catch((e: unknown) =>
       log.warn({ dir: join(work, name), err: (e as Error).message }, 'could not sweep stale work dir'),
     );
   }
-  const mine = join(work, String(process.pid));
-  await mkdir(mine, { recursive: true });
-  return mine;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return dir;
 }
 
 function splitListen(listen: string): { host: string; port: number } {
@@ -182,6 +170,7 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
     maxQueue: config.schematics.parseQueue,
     timeoutMs: config.schematics.parseTimeout,
   });
+  parser.warm();
   const schematics = new SchematicService(store, {
     parsedCapacity: config.schematics.parsedCacheCapacity,
     parsedMaxBytes: config.schematics.cacheMaxBytes,
@@ -231,7 +220,12 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
     bodyIdleTimeoutMs: config.http.bodyIdleTimeout,
     responseIdleTimeoutMs: config.http.responseIdleTimeout,
     maxConnections: config.http.maxConnections,
-    redact: (m) => scrubPaths(m, [{ dir: dataDir, label: '<data>' }]),
+    // Tool stderr in build errors names files in the build's work dir: no server paths go out.
+    redact: (m) =>
+      scrubPaths(m, [{ dir: dataDir, label: '<data>' }]).replace(
+        /<data>\/work\/[^/\s]+\/build-[^/\s]+/g,
+        '<build>',
+      ),
     allowedOrigins: config.http.allowedOrigins,
     schematics,
     ready: () => ready,

@@ -2,15 +2,16 @@
  * Schematic parsing off the event loop: a small pool of worker threads with a bounded queue and a
  * deadline per job. A hostile body (hundreds of thousands of tokens) costs a worker some hundred
  * milliseconds, never the event loop; one that is still running at its deadline is cut off by
- * terminating its worker (`400`, the body is the problem), one still queued at its deadline is
- * refused with `503` and `Retry-After` (the factory is the bottleneck). Workers run with a heap
+ * terminating its worker (`400`, the body is the problem, unless it ran for less than half the
+ * deadline), one still queued at its deadline is refused with `503` and `Retry-After` (the
+ * factory is the bottleneck). Workers run with a heap
  * cap, so a body that needs too much memory to parse is a `400` too, and the process stays small.
  */
 import { Worker } from 'node:worker_threads';
 import { FactoryError } from '../errors.js';
 import { createSchematic, type CreatedSchematic } from './index.js';
 import { parseSchematic } from './parse.js';
-import type { ParseJob, ParseReply } from './parse-protocol.js';
+import type { ParseJob, ParseReply, WorkerMessage } from './parse-protocol.js';
 import type { Schematic } from './types.js';
 
 /** Parses schematics: request bodies (`create`) and stored canonical documents (`parse`). */
@@ -50,10 +51,14 @@ interface Pending {
   readonly resolve: (r: Ok) => void;
   readonly reject: (e: FactoryError) => void;
   timer?: NodeJS.Timeout;
+  /** When a worker took the job (performance.now()). */
+  startedAt?: number;
 }
 
 interface Slot {
   readonly worker: Worker;
+  /** Loaded and listening (jobs go only to ready workers). */
+  ready: boolean;
   busy?: Pending;
 }
 
@@ -86,6 +91,11 @@ export class SchematicParsePool implements SchematicParser {
     let running = 0;
     for (const s of this.#slots) if (s.busy) running++;
     return { running, queued: this.#queue.length, workers: this.#slots.size };
+  }
+
+  /** Starts every worker now, so the first parses do not wait for one to load. */
+  warm(): void {
+    while (!this.#closed && this.#slots.size < this.#o.workers) this.#spawn();
   }
 
   async create(body: Uint8Array): Promise<CreatedSchematic> {
@@ -129,14 +139,22 @@ export class SchematicParsePool implements SchematicParser {
     return false;
   }
 
-  /** Hands queued jobs to idle workers, starting workers up to the pool size. */
+  /** Hands queued jobs to idle ready workers, starting workers up to the pool size. */
   #pump(): void {
     while (this.#queue.length > 0) {
       let slot: Slot | undefined;
-      for (const s of this.#slots) if (!s.busy) slot = s;
-      if (!slot && this.#slots.size < this.#o.workers) slot = this.#spawn();
-      if (!slot) return;
+      let starting = 0;
+      for (const s of this.#slots) {
+        if (!s.ready) starting++;
+        else if (!s.busy) slot = s;
+      }
+      if (!slot) {
+        // Enough workers on their way for the waiting jobs? Otherwise start one more.
+        if (starting < this.#queue.length && this.#slots.size < this.#o.workers) this.#spawn();
+        return;
+      }
       const pending = this.#queue.shift()!;
+      pending.startedAt = performance.now();
       slot.busy = pending;
       slot.worker.ref(); // a job in flight keeps the process alive; an idle worker does not
       slot.worker.postMessage(pending.job);
@@ -149,9 +167,14 @@ export class SchematicParsePool implements SchematicParser {
       stdout: false,
       stderr: false,
     });
-    const slot: Slot = { worker };
+    const slot: Slot = { worker, ready: false };
     worker.unref();
-    worker.on('message', (reply: ParseReply) => this.#done(slot, reply));
+    worker.on('message', (m: WorkerMessage) => {
+      if ('ready' in m) {
+        slot.ready = true;
+        this.#pump();
+      } else this.#done(slot, m);
+    });
     worker.on('error', (e: Error) => this.#lost(slot, e));
     worker.on('exit', () => this.#lost(slot, undefined));
     this.#slots.add(slot);
@@ -186,7 +209,13 @@ export class SchematicParsePool implements SchematicParser {
         ),
       );
     }
-    if (!this.#closed) this.#pump();
+    if (!this.#closed) this.#replace();
+  }
+
+  /** Starts a replacement for a lost worker at once, so the next job finds it loaded. */
+  #replace(): void {
+    if (this.#slots.size < this.#o.workers) this.#spawn();
+    this.#pump();
   }
 
   #expire(p: Pending): void {
@@ -202,14 +231,18 @@ export class SchematicParsePool implements SchematicParser {
       this.#slots.delete(slot);
       slot.busy = undefined;
       void slot.worker.terminate();
+      // A job that spent most of its time queued did not get a fair try: the factory was busy.
+      const ran = performance.now() - (p.startedAt ?? 0);
       this.#settle(
         p,
-        new FactoryError(
-          'SCHEMATIC_INVALID',
-          `schematic could not be parsed within ${this.#o.timeoutMs} ms: the document is too complex`,
-        ),
+        ran < this.#o.timeoutMs / 2
+          ? busy()
+          : new FactoryError(
+              'SCHEMATIC_INVALID',
+              `schematic could not be parsed within ${this.#o.timeoutMs} ms: the document is too complex`,
+            ),
       );
-      this.#pump();
+      this.#replace();
       return;
     }
   }

@@ -17,3 +17,6 @@ export type ParseReply =
       readonly schematicId?: string;
     }
   | { readonly id: number; readonly ok: false; readonly code: ErrorCode; readonly message: string };
+
+/** Anything a worker posts: answers, and once at start-up `{ ready: true }`. */
+export type WorkerMessage = ParseReply | { readonly ready: true };

@@ -6,7 +6,7 @@ import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { isFactoryError } from '../errors.js';
 import { createSchematic, parseSchematic } from './index.js';
-import type { ParseJob, ParseReply } from './parse-protocol.js';
+import type { ParseJob, ParseReply, WorkerMessage } from './parse-protocol.js';
 
 // Rejections carry only code and message; stack traces of the many errors a hostile document
 // produces inside the YAML library cost most of the time spent on it.
@@ -34,3 +34,5 @@ function answer(job: ParseJob): ParseReply {
 }
 
 parentPort?.on('message', (job: ParseJob) => parentPort?.postMessage(answer(job)));
+// Loaded: jobs may come (a job's deadline never pays for a worker's start).
+parentPort?.postMessage({ ready: true } satisfies WorkerMessage);
