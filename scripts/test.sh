@@ -18,17 +18,31 @@ echo "== lint"
 npx eslint --max-warnings=0 .
 npx prettier --check . >/dev/null || { npx prettier --check . ; exit 1; }
 
+# Global set-up, once, before the test processes start in parallel: Debian downloads (and the arm64
+# architecture for apt), the fixture releases. Concurrent runs share the cache safely (locks).
+echo "== test fixtures"
+node dist/test/fixtures/prepare.js
+
 echo "== tests"
 shopt -s globstar nullglob
 if [ -n "$only" ]; then files=(dist/test/"$only"/**/*.test.js); else files=(dist/test/**/*.test.js); fi
 [ ${#files[@]} -gt 0 ] || { echo "no test files found" >&2; exit 1; }
 # Two files at a time: boot tests are CPU-bound under TCG on this 2-core machine.
 mkdir -p .cache
+# A private temp dir: whatever a test leaves behind is found (and reported) instead of piling up in /tmp.
+run_tmp=$(mktemp -d "${TMPDIR:-/tmp}/if-test-run.XXXXXX")
 status=0
-node --test --test-concurrency=2 \
+TMPDIR="$run_tmp" node --test --test-concurrency=2 \
   --test-reporter=spec --test-reporter-destination=stdout \
   --test-reporter=tap --test-reporter-destination=.cache/last-test.tap \
   "${files[@]}" || status=$?
+leftovers=$(find "$run_tmp" -mindepth 1 -maxdepth 1 | wc -l)
+if [ "$leftovers" -gt 0 ]; then
+  echo "tests left $leftovers entries in their temp dir:" >&2
+  find "$run_tmp" -mindepth 1 -maxdepth 1 -printf '  %f\n' | head -20 >&2
+  status=1
+fi
+rm -rf "$run_tmp"
 pass=$(grep -E '^# pass ' .cache/last-test.tap | awk '{print $3}')
 fail=$(grep -E '^# fail ' .cache/last-test.tap | awk '{print $3}')
 skip=$(grep -E '^# skipped ' .cache/last-test.tap | awk '{print $3}')

@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { buildFixtureReleases } from '../fixtures/build.js';
+import { AMD64_ONLY_SET } from '../fixtures/sets.js';
 import { makeTestFactory, type TestFactory } from '../helpers/factory.js';
 import { makeFixtureFactory } from '../helpers/fixture-factory.js';
 
@@ -91,8 +92,7 @@ describe('PXE for an arch the release has no build of', { timeout: 300_000 }, ()
   let t: TestFactory;
   before(async () => {
     const fx = await buildFixtureReleases({
-      versions: ['v1.10.6'],
-      arches: ['amd64'],
+      ...AMD64_ONLY_SET,
       log: (l) => process.stderr.write(`[fixtures] ${l}\n`),
     });
     t = await makeTestFactory({ artifacts: { source: 'oci-layout', layoutDir: fx.root } });
