@@ -140,8 +140,9 @@ export async function buildDemoReleases(opts: BuildFixtureOptions): Promise<Fixt
         // Keep a few sets (amd64-only and full, a few branches sharing a cache) but not one per builder edit.
         await pruneCache(cacheRoot, MANIFEST_FILE, 5, key);
       } finally {
-        await rm(tmp, { recursive: true, force: true });
-        await rm(work, { recursive: true, force: true });
+        // A failed clean-up must not hide the build's own error.
+        await rm(tmp, { recursive: true, force: true }).catch(() => undefined);
+        await rm(work, { recursive: true, force: true }).catch(() => undefined);
       }
     });
   }
@@ -154,6 +155,17 @@ export async function buildDemoReleases(opts: BuildFixtureOptions): Promise<Fixt
   }
   await copyTree(cached, opts.outDir);
   return { ...manifest, root: path.resolve(opts.outDir) };
+}
+
+/**
+ * Like Promise.all, but waits for every task before rejecting with the first failure: tasks still
+ * writing into the work dir while it is removed would hide that failure behind ENOTEMPTY.
+ */
+async function settleAll<T>(tasks: readonly Promise<T>[]): Promise<T[]> {
+  const results = await Promise.allSettled(tasks);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<T>).value);
 }
 
 /** Loads the manifest of a fixture root written by {@link buildDemoReleases} (e.g. by the CLI). */
@@ -242,7 +254,7 @@ async function buildInto(
   // Base rootfs.sqsh + initramfs for every version and arch.
   log('building base initramfs images');
   const artifacts = new Map<string, FixtureArtifacts>();
-  await Promise.all(
+  await settleAll(
     specs.flatMap((spec) =>
       inputs.map((inp) =>
         limit(async () => {
@@ -295,7 +307,7 @@ async function buildInto(
 
   // The overlay image (one tag for every Talos version, like the real sbc-* images).
   const overlayFiles: string[] = [];
-  const overlayLayers = await Promise.all(
+  const overlayLayers = await settleAll(
     arches.map((arch) =>
       layer(`overlay-${arch}`, async (d) => {
         const files = await stageOverlay(arch, d);
@@ -332,7 +344,7 @@ async function buildInto(
           path.join(root, artifacts.get(`${tag}/${inp.arch}`)!.initramfs),
         );
     });
-    const imagerLayers = [await imagerTools, ...(await Promise.all(kernelLayers)), await initramfsLayer];
+    const imagerLayers = [await imagerTools, ...(await settleAll(kernelLayers)), await initramfsLayer];
     const imager = await publish(
       'imager',
       tag,
@@ -345,7 +357,7 @@ async function buildInto(
 
     // installer (two layers: tools, then the stock artifacts) or installer-base (one layer).
     const installerRepo = spec.installerBase ? 'installer-base' : 'installer';
-    const installerImages = await Promise.all(
+    const installerImages = await settleAll(
       inputs.map(async (inp) => {
         const layers = [await installerTools];
         if (!spec.installerBase) {
@@ -382,7 +394,7 @@ async function buildInto(
     for (const def of FIXTURE_EXTENSIONS) {
       const etag = extensionTag(def, spec);
       const files: Partial<Record<DebArch, ExtensionFile[]>> = {};
-      const images = await Promise.all(
+      const images = await settleAll(
         inputs.map(async (inp) => {
           const l = await layer(`ext-${def.name}-${etag}-${inp.arch}`, async (d) => {
             files[inp.arch] = await stageExtension(def, { spec, arch: inp.arch, kernel: inp.kernel }, d);
