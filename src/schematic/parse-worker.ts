@@ -15,7 +15,7 @@ Error.stackTraceLimit = 0;
 // Below the event loop: on Linux this lowers only this thread, so parses yield the CPU to the
 // thread that answers every other request (lowering one's own priority is always allowed).
 try {
-  setPriority(10);
+  setPriority(5);
 } catch {
   // Not supported here: parses then compete with the event loop on equal terms.
 }
