@@ -170,7 +170,7 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
     maxQueue: config.schematics.parseQueue,
     timeoutMs: config.schematics.parseTimeout,
   });
-  parser.warm();
+  await parser.warm();
   const schematics = new SchematicService(store, {
     parsedCapacity: config.schematics.parsedCacheCapacity,
     parsedMaxBytes: config.schematics.cacheMaxBytes,

@@ -53,6 +53,9 @@ interface Pending {
   timer?: NodeJS.Timeout;
   /** When a worker took the job (performance.now()). */
   startedAt?: number;
+  /** The pool's dispatch count when the job came, and whether a worker was parsing then (#expire). */
+  readonly dispatchesAtSubmit: number;
+  readonly behindBusy: boolean;
 }
 
 interface Slot {
@@ -80,6 +83,7 @@ export class SchematicParsePool implements SchematicParser {
   readonly #slots = new Set<Slot>();
   readonly #queue: Pending[] = [];
   #nextId = 1;
+  #dispatches = 0;
   #closed = false;
 
   constructor(options: ParsePoolOptions) {
@@ -93,9 +97,16 @@ export class SchematicParsePool implements SchematicParser {
     return { running, queued: this.#queue.length, workers: this.#slots.size };
   }
 
-  /** Starts every worker now, so the first parses do not wait for one to load. */
-  warm(): void {
+  /**
+   * Starts every worker now and resolves once they have loaded (or after `maxWaitMs`), so the
+   * first parses do not wait for a worker to start.
+   */
+  async warm(maxWaitMs = 10_000): Promise<void> {
     while (!this.#closed && this.#slots.size < this.#o.workers) this.#spawn();
+    const until = performance.now() + maxWaitMs;
+    while (!this.#closed && performance.now() < until && [...this.#slots].some((s) => !s.ready)) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
   }
 
   async create(body: Uint8Array): Promise<CreatedSchematic> {
@@ -126,11 +137,22 @@ export class SchematicParsePool implements SchematicParser {
     if (this.#closed) return Promise.reject(new FactoryError('NOT_READY', 'shutting down'));
     if (this.#queue.length >= this.#o.maxQueue && !this.#idleOrSpawnable()) return Promise.reject(busy());
     return new Promise<Ok>((resolve, reject) => {
-      const pending: Pending = { job: { ...input, id: this.#nextId++ }, resolve, reject };
+      const pending: Pending = {
+        job: { ...input, id: this.#nextId++ },
+        resolve,
+        reject,
+        dispatchesAtSubmit: this.#dispatches,
+        behindBusy: this.#anyBusy(),
+      };
       pending.timer = setTimeout(() => this.#expire(pending), this.#o.timeoutMs);
       this.#queue.push(pending);
       this.#pump();
     });
+  }
+
+  #anyBusy(): boolean {
+    for (const s of this.#slots) if (s.busy) return true;
+    return false;
   }
 
   #idleOrSpawnable(): boolean {
@@ -155,6 +177,7 @@ export class SchematicParsePool implements SchematicParser {
       }
       const pending = this.#queue.shift()!;
       pending.startedAt = performance.now();
+      this.#dispatches++;
       slot.busy = pending;
       slot.worker.ref(); // a job in flight keeps the process alive; an idle worker does not
       slot.worker.postMessage(pending.job);
@@ -221,6 +244,12 @@ export class SchematicParsePool implements SchematicParser {
   #expire(p: Pending): void {
     const queued = this.#queue.indexOf(p);
     if (queued >= 0) {
+      // Waiting only for workers to start (nothing was handed to a worker since it came, and
+      // none is parsing): the pool is not busy, it is starting; keep waiting.
+      if (!p.behindBusy && this.#dispatches === p.dispatchesAtSubmit && !this.#anyBusy()) {
+        p.timer = setTimeout(() => this.#expire(p), this.#o.timeoutMs);
+        return;
+      }
       this.#queue.splice(queued, 1);
       this.#settle(p, busy());
       return;
