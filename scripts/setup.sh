@@ -18,9 +18,11 @@ runtime_pkgs=(squashfs-tools cpio xz-utils zstd kmod xorriso mtools dosfstools q
 # (sbsigntool) and osslsigncode (>= 2.6 needed: bookworm's 2.5 rejects every PE signature here; the
 # machine image carries 2.9 from backports), compare .auth files with efitools, read UKIs back with
 # binutils objcopy and derive PCR vectors with python3; disk-image tests check tables with
-# sgdisk/sfdisk/fdisk; the web wizard is driven in Debian's Chromium (playwright-core).
+# sgdisk/sfdisk/fdisk; the web wizard is driven in Debian's Chromium (playwright-core); the schematic
+# parser is compared with go-yaml (Go + yaml.v3 source).
 test_pkgs=(docker-registry skopeo qemu-system-x86 qemu-system-arm qemu-efi-aarch64 ovmf ipxe-qemu busybox-static
-  apache2-utils openssl nginx-light wrk sbsigntool osslsigncode efitools binutils python3 gdisk fdisk chromium)
+  apache2-utils openssl nginx-light wrk sbsigntool osslsigncode efitools binutils python3 gdisk fdisk chromium
+  golang-go golang-gopkg-yaml.v3-dev)
 
 pkgs=("${runtime_pkgs[@]}")
 [ "$mode" = "--test" ] && pkgs+=("${test_pkgs[@]}")

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs the factory on the embedded default: filesystem storage under ./data and, unless a release
-# source is configured, a locally built demo release (small bootable Talos-like fixture releases
-# built from Debian packages, once, then cached) — no internet beyond the Debian/npm mirrors.
+# Runs the factory on the embedded default: filesystem storage under ./data (or --data-dir) and,
+# unless a release source is configured, the demo release (`image-factory demo`: small bootable
+# Talos-like releases for amd64 and arm64 built from Debian packages, once, then cached) — no
+# internet beyond the Debian/npm mirrors.
 #   npm start                       demo release, http://127.0.0.1:8080
 #   npm start -- --listen 0.0.0.0:8080 --external-url http://host:8080/
 #   IMAGE_FACTORY_CONFIG=prod.yaml npm start     your own release source (no demo build)
@@ -16,11 +17,9 @@ configured=false
 for a in "$@"; do [ "$a" = "--config" ] || [[ "$a" == --config=* ]] && configured=true; done
 
 if [ "$configured" = false ]; then
-  demo="${IMAGE_FACTORY_DATA_DIR:-./data}/demo-release"
-  if [ ! -f "$demo/fixture-manifest.json" ]; then
-    echo "start: building the demo release into $demo (first run only; a few minutes)"
-    node dist/test/fixtures/build-cli.js --out "$demo" --arches amd64 --quiet >/dev/null
-  fi
+  # The demo release (amd64 and arm64) in <data-dir>/demo-release: built on the first run (Debian
+  # downloads, about a minute), kept afterwards. Same flags as serve, so --data-dir is honoured.
+  demo=$(node dist/src/cli/main.js demo "$@")
   export IMAGE_FACTORY__artifacts__source=oci-layout
   export IMAGE_FACTORY__artifacts__layoutDir="$demo"
 fi

@@ -6,6 +6,10 @@
 /** Stable error codes → HTTP status. Codes are part of the public API: never rename one. */
 export const ERROR_CATALOG = {
   BAD_REQUEST: 400,
+  REQUEST_TIMEOUT: 408,
+  PRECONDITION_FAILED: 412,
+  URI_TOO_LONG: 414,
+  HEADERS_TOO_LARGE: 431,
   SCHEMATIC_INVALID: 400,
   SCHEMATIC_NOT_FOUND: 404,
   BODY_TOO_LARGE: 413,
@@ -37,6 +41,8 @@ export const ERROR_CATALOG = {
   NOT_IMPLEMENTED: 501,
   BUSY: 503,
   NOT_READY: 503,
+  STORAGE_READ_ONLY: 503,
+  STORAGE_FULL: 507,
   CONFIG_INVALID: 500,
   CLIENT_GONE: 499,
   INTERNAL: 500,
@@ -79,5 +85,22 @@ export function isFactoryError(e: unknown, ...codes: ErrorCode[]): e is FactoryE
  */
 export function toFactoryError(e: unknown): FactoryError {
   if (e instanceof FactoryError) return e;
-  return new FactoryError('INTERNAL', 'internal error (the server log has the details)', { cause: e });
+  return (
+    storageError(e) ??
+    new FactoryError('INTERNAL', 'internal error (the server log has the details)', { cause: e })
+  );
+}
+
+/**
+ * A file-system failure that says something the client can act on (retry later, tell the
+ * operator): a full disk or a read-only data directory. Never names the path (the cause keeps it).
+ */
+export function storageError(e: unknown): FactoryError | undefined {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT')
+    return new FactoryError('STORAGE_FULL', 'cache storage is full', { cause: e });
+  // Root ignores permission bits, so EACCES/EPERM mean a non-root factory cannot write its data dir.
+  if (code === 'EROFS' || code === 'EACCES' || code === 'EPERM')
+    return new FactoryError('STORAGE_READ_ONLY', 'storage is read-only', { cause: e });
+  return undefined;
 }

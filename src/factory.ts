@@ -5,7 +5,7 @@
 import { resolve, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/schema.js';
-import { buildHttpApp } from './frontends/http/server.js';
+import { buildHttpApp, closeHttpApp } from './frontends/http/server.js';
 import { registerVersionRoutes } from './frontends/http/routes/versions.js';
 import { registerImageRoutes } from './frontends/http/routes/image.js';
 import { registerPxeRoutes } from './frontends/http/routes/pxe.js';
@@ -18,7 +18,6 @@ import { CachedIntermediateStore } from './assets/intermediate-store.js';
 import { AssetCacheDocuments } from './cache/documents.js';
 import type { AssetCache } from './cache/asset-cache.js';
 import { externalUrlOf } from './config/load.js';
-import { mkdir, readdir } from 'node:fs/promises';
 import type { ImageSource } from './release/image-source.js';
 import { LayoutImageSource } from './release/layout-source.js';
 import { RegistryImageSource } from './release/registry-source.js';
@@ -30,6 +29,7 @@ import { FsSchematicStore } from './storage/fs-store.js';
 import { RegistrySchematicStore } from './storage/registry-store.js';
 import { RegistryAssetCache } from './cache/registry-cache.js';
 import { SchematicService } from './storage/schematic-service.js';
+import { SchematicParsePool } from './schematic/parse-pool.js';
 import type { SchematicStore } from './storage/schematic-store.js';
 import { factoryVersion } from './version.js';
 import { loadSecureBootMaterial } from './secureboot/material.js';
@@ -49,6 +49,8 @@ import { MeteredImageSource } from './metrics/metered-image-source.js';
 import { registerHttpMetrics } from './metrics/http-hooks.js';
 import { schematicObserver } from './metrics/schematic-observer.js';
 import { startMetricsServer, type MetricsServer } from './metrics/server.js';
+import { scrubPaths } from './util/scrub-paths.js';
+import { claimProcessDir } from './util/process-lock.js';
 
 /** A built factory: the HTTP app plus lifecycle. */
 export interface Factory {
@@ -79,6 +81,8 @@ export interface FactoryOverrides {
   assetCache?: AssetCache;
   /** The asset kind registry (tests add stand-ins for kinds still to come). */
   kinds?: AssetServiceDeps['kinds'];
+  /** Where log lines go (default stdout). */
+  logStream?: NodeJS.WritableStream;
 }
 
 /** One OCI client for every configured registry (release source, schematic store, asset cache). */
@@ -148,30 +152,18 @@ function buildAssetCache(config: Config, dataDir: string, client: () => OciClien
 }
 
 /**
- * This process's scratch root, `<work>/<pid>`; trees left by processes that no longer run (a crash,
- * a kill -9) are swept first. Other live processes (a CLI build beside the service) keep theirs.
+ * This process's scratch root, `<work>/<pid>-<start>` (see `util/process-lock.ts`); trees left by
+ * processes that no longer run (a crash, a kill -9, a restarted container's PID 1) are swept
+ * first. Other live processes (a CLI build beside the service) keep theirs.
  */
 async function prepareWorkRoot(work: string, log: Logger): Promise<string> {
-  await mkdir(work, { recursive: true });
-  for (const name of await readdir(work)) {
-    const pid = Number(name);
-    if (Number.isInteger(pid) && pid > 0 && (pid === process.pid || processAlive(pid))) continue;
+  const { dir, stale } = await claimProcessDir(work);
+  for (const name of stale) {
     await removeTree(join(work, name)).catch((e: unknown) =>
       log.warn({ dir: join(work, name), err: (e as Error).message }, 'could not sweep stale work dir'),
     );
   }
-  const mine = join(work, String(process.pid));
-  await mkdir(mine, { recursive: true });
-  return mine;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return dir;
 }
 
 function splitListen(listen: string): { host: string; port: number } {
@@ -222,10 +214,17 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
     maxBytes: config.schematics.cacheMaxBytes,
     negativeTtlMs: config.schematics.negativeTTL,
   });
+  const parser = new SchematicParsePool({
+    workers: config.schematics.parseWorkers,
+    maxQueue: config.schematics.parseQueue,
+    timeoutMs: config.schematics.parseTimeout,
+  });
+  await parser.warm();
   const schematics = new SchematicService(store, {
     parsedCapacity: config.schematics.parsedCacheCapacity,
     parsedMaxBytes: config.schematics.cacheMaxBytes,
     ...(metrics ? { observer: schematicObserver(metrics) } : {}),
+    parser,
   });
   live.store = store;
 
@@ -277,6 +276,7 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
       maxBytes: config.build.maxExtensionBytes,
       maxEntries: config.build.maxExtensionEntries,
     },
+    maxExtensions: config.build.maxExtensions,
     // Build intermediates share the asset cache: its bound, its eviction, its replicas.
     ...(intermediates ? { intermediates } : {}),
     initramfsCompression: config.build.initramfsCompression,
@@ -311,22 +311,33 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
   const app = buildHttpApp({
     version: factoryVersion(),
     logLevel: config.log.level,
+    ...(overrides.logStream ? { logStream: overrides.logStream } : {}),
     bodyLimit: config.http.bodyLimit,
     requestTimeoutMs: config.http.requestTimeout,
+    bodyIdleTimeoutMs: config.http.bodyIdleTimeout,
+    responseIdleTimeoutMs: config.http.responseIdleTimeout,
+    maxConnections: config.http.maxConnections,
+    // Tool stderr in build errors names files in the build's work dir: no server paths go out.
+    redact: (m) =>
+      scrubPaths(m, [{ dir: dataDir, label: '<data>' }]).replace(
+        /<data>\/work\/[^/\s]+\/build-[^/\s]+/g,
+        '<build>',
+      ),
     allowedOrigins: config.http.allowedOrigins,
     schematics,
     ready: () => ready,
     hooks: metrics ? [(a) => registerHttpMetrics(a, metrics)] : [],
     routes: [
       (a) => registerVersionRoutes(a, release),
-      (a) => registerImageRoutes(a, { schematics, release, assets }),
-      (a) => registerStatusRoutes(a, { schematics, release, assets }),
+      (a) => registerImageRoutes(a, { schematics, release, assets, secureBoot }),
+      (a) => registerStatusRoutes(a, { schematics, release, assets, secureBoot }),
       (a) => registerSecureBootRoutes(a, secureBoot?.signer.certificatePem),
       (a) =>
         registerPxeRoutes(a, {
           schematics,
           release,
           assets,
+          secureBoot,
           baseUrl: config.http.externalPXEURL ?? externalURL,
           uefiInitrdArg: config.pxe.uefiInitrdArg,
         }),
@@ -384,9 +395,12 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
     async close() {
       ready = false;
       await metricsServer?.close();
-      await app.close(); // in-flight requests finish (and with them the builds they wait for)
+      // In-flight requests finish (and with them the builds they wait for), within the grace
+      // period; connections still open after it (a client that stopped reading) are cut.
+      await closeHttpApp(app, config.http.shutdownGracePeriod);
       runner.close(); // builds whose clients all left are not worth finishing
       await intermediates?.settled(); // build intermediates still being stored
+      await parser.close();
     },
   };
 }

@@ -25,6 +25,8 @@ export interface AssetSettings {
   readonly schematicExtension: SchematicExtensionConfig;
   /** Caps on one unpacked extension image. */
   readonly extensionLimits?: { maxBytes: number; maxEntries: number };
+  /** Extensions one build may include (`build.maxExtensions`; default 64). */
+  readonly maxExtensions?: number;
   /** Signing material; absent when Secure Boot is not configured (`-secureboot` → 400). */
   readonly secureBoot?: SecureBootMaterial;
   /** GRUB module directories (Debian's by default; arm64-efi must be configured on amd64 hosts). */

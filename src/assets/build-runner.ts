@@ -170,12 +170,13 @@ export class BuildRunner {
 
   /** One build in a fresh work dir, bounded by the timeout (which starts once the build runs). */
   async #timedBuild(key: string, build: BuildFn, kind: string | undefined): Promise<CachedAsset> {
+    // First the work dir: if it cannot be made (full or read-only disk) no timer may be left behind.
+    const workDir = await mkdtemp(join(this.#o.workRoot, 'build-'));
     // A ref'd timer (unlike AbortSignal.timeout) keeps the process alive while a build is stuck.
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(new Error('build timeout')), this.#o.timeoutMs);
     const signal = timeout.signal;
     this.#running.add(timeout);
-    const workDir = await mkdtemp(join(this.#o.workRoot, 'build-'));
     const started = Date.now();
     this.stats.builds++;
     const state = { kind, step: undefined as string | undefined, reused: [] as string[], startedAt: started };

@@ -13,3 +13,20 @@ export function requireSecureBoot(settings: AssetSettings): SecureBootMaterial {
   }
   return settings.secureBoot;
 }
+
+/**
+ * The early refusal every asset frontend makes (cmdline, PXE scripts, status, images): a
+ * `-secureboot` request to a factory without signing keys is the user's 400, before anything
+ * is planned. `configured` is the factory's Secure Boot material (or anything standing for it).
+ */
+export function refuseSecureBootWithoutKeys(
+  configured: unknown,
+  request: { readonly secureBoot: boolean },
+): void {
+  if (request.secureBoot && configured === undefined) {
+    throw new FactoryError(
+      'SECUREBOOT_DISABLED',
+      'error enhancing profile from schematic: secure boot is disabled (this factory has no Secure Boot signing key configured)',
+    );
+  }
+}

@@ -1,8 +1,9 @@
 /**
  * Filesystem AssetCache (the embedded default). Content-addressed blobs under `blobs/<sha256>`,
  * one small JSON record per key under `keys/`, both written atomically (temp + rename). Blobs are
- * re-hashed the first time this process serves them; a mismatch deletes the entry (a miss, never
- * corrupt bytes served). Total size is bounded: least recently used keys are evicted past maxBytes.
+ * re-hashed the first time this process serves them and again whenever the file's identity (size,
+ * mtime, ctime, inode) differs from the one that was verified (a byte changed on disk while the
+ * factory runs); a mismatch deletes the entry (a miss, never corrupt bytes served). Total size is bounded: least recently used keys are evicted past maxBytes.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -10,6 +11,7 @@ import { copyFile, mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/pr
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { tempPathFor, writeFileAtomic } from '../util/atomic-file.js';
+import { fileIdentity } from '../util/file-identity.js';
 import { type Logger, silentLogger } from '../util/logger.js';
 import type { AssetCache, CachedAsset } from './asset-cache.js';
 
@@ -71,7 +73,8 @@ export class FsAssetCache implements AssetCache {
   /** Keys per blob (identical assets share one blob) and the bytes of referenced blobs. */
   readonly #blobRefs = new Map<string, number>();
   #bytes = 0;
-  readonly #verified = new Set<string>();
+  /** sha256 → identity of the blob file when its bytes were last verified. */
+  readonly #verified = new Map<string, string>();
   #loaded: Promise<void> | undefined;
 
   constructor(options: FsAssetCacheOptions) {
@@ -181,14 +184,14 @@ export class FsAssetCache implements AssetCache {
       await this.#drop(key, rec, st ? `size ${st.size} ≠ ${rec.size}` : 'blob missing');
       return undefined;
     }
-    if (!this.#verified.has(rec.sha256)) {
+    if (this.#verified.get(rec.sha256) !== fileIdentity(st)) {
       const actual = await hashFile(this.#blobPath(rec.sha256));
       // Both sums are served (ETag and .sha256, .sha512): both must match the bytes.
       if (actual.sha256 !== rec.sha256 || actual.sha512 !== rec.sha512) {
         await this.#drop(key, rec, `sha256 ${actual.sha256}`);
         return undefined;
       }
-      this.#verified.add(rec.sha256);
+      this.#verified.set(rec.sha256, fileIdentity(st));
     }
     rec.lastUsed = this.#now();
     return this.#asset(key, rec);
@@ -210,7 +213,9 @@ export class FsAssetCache implements AssetCache {
     const sums = await hashFile(path);
     const blob = this.#blobPath(sums.sha256);
     await mkdir(join(this.#dir, 'blobs'), { recursive: true });
+    let wrote = false;
     if (!(await stat(blob).catch(() => undefined))) {
+      wrote = true;
       const tmp = tempPathFor(blob);
       try {
         await rename(path, tmp).catch(async () => copyFile(path, tmp));
@@ -220,7 +225,9 @@ export class FsAssetCache implements AssetCache {
         throw e;
       }
     }
-    this.#verified.add(sums.sha256);
+    // Bytes just hashed and moved into place are verified; a blob that was already there (another
+    // key with the same content) is verified on its next read, like any blob from an earlier run.
+    if (wrote) this.#verified.set(sums.sha256, fileIdentity(await stat(blob)));
     const rec: KeyRecord = { ...sums, lastUsed: this.#now() };
     await writeFileAtomic(this.#keyPath(key), JSON.stringify(rec));
     this.#setRecord(key, rec);

@@ -9,11 +9,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { copyFile, type FileHandle, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { copyFile, type FileHandle, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { InclusiveRange } from './byte-range.js';
+import { fileIdentity } from '../util/file-identity.js';
 import { type Logger, silentLogger } from '../util/logger.js';
 
 const COPY = /^[a-f0-9]{64}\.blob$/;
@@ -34,6 +35,8 @@ export class Spool {
   /** sha256 → size, in least-recently-used-first order. */
   readonly #held = new Map<string, number>();
   #bytes = 0;
+  /** sha256 → identity of the copy's file when it was taken in (verified). */
+  readonly #identities = new Map<string, string>();
   #ready: Promise<void> | undefined;
 
   constructor(dir: string, maxBytes: number, log: Logger = silentLogger) {
@@ -76,6 +79,16 @@ export class Spool {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
       this.#forget(sha256);
+      return undefined;
+    }
+    // A copy changed on disk since it was verified (a flipped byte, a replaced file) is dropped:
+    // the registry, which verifies, serves it instead.
+    const st = await handle.stat();
+    if (fileIdentity(st) !== this.#identities.get(sha256)) {
+      await handle.close();
+      this.#log.error({ sha256 }, 'local copy of cached asset changed on disk; dropping it');
+      this.#forget(sha256);
+      await rm(this.#path(sha256), { force: true });
       return undefined;
     }
     this.#held.delete(sha256);
@@ -139,11 +152,13 @@ export class Spool {
     const size = this.#held.get(sha256);
     if (size === undefined) return;
     this.#held.delete(sha256);
+    this.#identities.delete(sha256);
     this.#bytes -= size;
   }
 
   async #keep(sha256: string, size: number): Promise<void> {
     this.#forget(sha256);
+    this.#identities.set(sha256, fileIdentity(await stat(this.#path(sha256))));
     this.#held.set(sha256, size);
     this.#bytes += size;
     // Open readers keep their file descriptor, so removing a copy never cuts a response short.

@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-/** Command-line entry point: `image-factory [serve|build|import|version] [flags]`. */
+/** Command-line entry point: `image-factory [serve|build|import|demo|version] [flags]`. */
 import { parseArgs } from 'node:util';
 import type { ConfigFlags } from '../config/load.js';
 import { FactoryError } from '../errors.js';
 import { factoryVersion } from '../version.js';
 import { build } from './build.js';
+import { demo, parseArches } from './demo.js';
 import { importBundle } from './import.js';
 import { serve } from './serve.js';
 
@@ -15,6 +16,9 @@ commands:
   build --schematic FILE|ID --version V PATH -o OUT
                                  build one asset offline with the same engine, e.g. PATH=initramfs-amd64.xz
   import DIR|TARBALL             copy a release bundle (OCI layouts) into the configured release source
+  demo [--arches amd64,arm64] [--force] [--quiet] [--cache DIR]
+                                 build the demo release (Talos-like, from Debian packages) into
+                                 <data-dir>/demo-release and print that directory
   version                        print the version
 
 common flags (each also settable by environment variable):
@@ -90,6 +94,28 @@ async function main(argv: string[]): Promise<number> {
         { schematic: values.schematic, version: values.version, path, output: values.output },
         flagsOf(values),
       );
+      return 0;
+    }
+    case 'demo': {
+      const { values } = parseArgs({
+        args: rest,
+        options: {
+          ...COMMON,
+          arches: { type: 'string' },
+          force: { type: 'boolean' },
+          quiet: { type: 'boolean' },
+          cache: { type: 'string' },
+        },
+        strict: true,
+      });
+      const arches = parseArches(values.arches);
+      const dir = await demo(flagsOf(values), {
+        ...(arches ? { arches } : {}),
+        force: values.force === true,
+        quiet: values.quiet === true,
+        ...(values.cache ? { cacheDir: values.cache } : {}),
+      });
+      process.stdout.write(`${dir}\n`);
       return 0;
     }
     case 'import': {

@@ -86,6 +86,14 @@ export const configSchema = z
         allowedOrigins: z.array(z.string()).default(['*']),
         bodyLimit: size('256KiB'),
         requestTimeout: duration('30m'),
+        /** A request body that sends nothing for this long is answered 408 and its connection closed. */
+        bodyIdleTimeout: duration('30s'),
+        /** A response the client does not read for this long is cut (its connection is closed). */
+        responseIdleTimeout: duration('60s'),
+        /** Open client connections at most; more are refused at accept. */
+        maxConnections: z.number().int().min(1).default(1024),
+        /** On shutdown, in-flight requests get this long; connections still open then are cut. */
+        shutdownGracePeriod: duration('30s'),
       })
       .prefault({}),
     dataDir: z.string().min(1).default('./data'),
@@ -108,6 +116,12 @@ export const configSchema = z
         cacheMaxBytes: size('64MiB'),
         parsedCacheCapacity: z.number().int().min(0).default(10_000),
         negativeTTL: duration('30s'),
+        /** Worker threads that parse schematics off the event loop. */
+        parseWorkers: z.number().int().min(1).max(64).default(2),
+        /** Parses allowed to wait for a worker; more answer 503 BUSY. */
+        parseQueue: z.number().int().min(0).default(64),
+        /** Deadline of one parse, queue time included: running → 400 (too complex), queued → 503. */
+        parseTimeout: duration('800ms'),
       })
       .prefault({}),
     build: z
@@ -127,6 +141,8 @@ export const configSchema = z
         /** Per extension image: unpacked bytes and archive entries (hostile images are cut off). */
         maxExtensionBytes: size('8GiB'),
         maxExtensionEntries: z.number().int().min(1).default(500_000),
+        /** System extensions one build may include (a schematic naming more is a 400 at build time). */
+        maxExtensions: z.number().int().min(1).default(64),
         timeout: duration('20m'),
         schematicExtension: z.enum(['schematic', 'flavor']).default('schematic'),
         /** Keep extension bundles, modules.dep layers and microcode archives in the asset cache. */

@@ -70,6 +70,14 @@ export interface DocumentCache {
   put(name: string, text: string): Promise<void>;
 }
 
+/** Cause of the error for a release without any files of an arch (tells it from a broken one). */
+export class ArchMissing extends Error {
+  constructor(readonly arch: string) {
+    super(`no ${arch} build`);
+    this.name = 'ArchMissing';
+  }
+}
+
 /** Verified local boot inputs of one release for one arch. */
 export interface ReleaseInputs {
   version: string;
@@ -486,6 +494,17 @@ export class ReleaseSource {
     }
   }
 
+  /** Whether the release of `version` has a build for `arch` (its imager carries `usr/install/<arch>/`). */
+  async hasArch(version: string, arch: Arch, signal?: AbortSignal): Promise<boolean> {
+    try {
+      await this.inputs(version, arch, signal);
+      return true;
+    } catch (e) {
+      if (isFactoryError(e) && e.cause instanceof ArchMissing) return false;
+      throw e;
+    }
+  }
+
   /**
    * Verified local kernel/initramfs/EFI stubs of `version` for `arch`, extracted once. With
    * `imagerDigest` (from {@link pin}) exactly that imager manifest is read, so the files match a
@@ -528,6 +547,13 @@ export class ReleaseSource {
       await extractLayers(image.layers, tmp, [`usr/install/${arch}/*`]);
       const src = join(tmp, 'usr', 'install', arch);
       const present = new Set(await readdir(src).catch(() => [] as string[]));
+      if (present.size === 0) {
+        throw new FactoryError(
+          'UPSTREAM_UNAVAILABLE',
+          `imager image ${image.repository}@${image.digest} has no usr/install/${arch}/: the release has no ${arch} build`,
+          { cause: new ArchMissing(arch) },
+        );
+      }
       for (const required of ['vmlinuz', 'initramfs.xz']) {
         if (!present.has(required)) {
           throw new FactoryError(

@@ -4,6 +4,7 @@
  * is recursive), and composes that document.
  */
 import { Composer, CST, Lexer, LineCounter, Parser, type Document } from 'yaml';
+import { checkDirectives } from './directives.js';
 import { yamlSyntaxError } from './errors.js';
 
 /** Maximum nesting of collections accepted in a schematic document. */
@@ -26,15 +27,25 @@ export interface FirstDocument {
  * input) and composes it; undefined when the stream holds no document. Stream-level error tokens
  * that follow the first document still belong to it (libyaml reports them while finishing it).
  */
-export function composeFirstDocument(source: string, lineCounter: LineCounter): FirstDocument | undefined {
+export function composeFirstDocument(
+  source: string,
+  lineCounter: LineCounter,
+  hooks: ComposeHooks = {},
+): FirstDocument | undefined {
   const parser = new Parser(lineCounter.addNewLine);
   lineCounter.addNewLine(0); // Parser.parse() does this; we drive Parser.next() ourselves
   const tokens: CST.Token[] = [];
   let seenDocument = false;
   let ended = false;
+  let seenError = false;
   const take = (token: CST.Token): boolean => {
     if (token.type === 'document' && seenDocument) return false; // a later document: never read
     if (token.type === 'document') seenDocument = true;
+    // Only the first error is ever reported; `}`×200k would otherwise compose 200k error objects.
+    if (token.type === 'error') {
+      if (seenError) return true;
+      seenError = true;
+    }
     tokens.push(token);
     return true;
   };
@@ -52,9 +63,12 @@ export function composeFirstDocument(source: string, lineCounter: LineCounter): 
   }
   if (!ended) for (const token of parser.end()) if (!take(token)) break;
   const first = tokens.findIndex((t) => t.type === 'document');
+  // libyaml processes the directives when it starts a document, also one that never comes.
+  checkDirectives(first < 0 ? tokens : tokens.slice(0, first), lineCounter);
   if (first < 0) return undefined;
   checkLeadingDocumentEnd(tokens, first, lineCounter);
   const cst = tokens[first] as CST.Document;
+  hooks.beforeCompose?.(cst);
   const composer = new Composer({
     schema: 'failsafe',
     resolveKnownTags: false,
@@ -63,9 +77,41 @@ export function composeFirstDocument(source: string, lineCounter: LineCounter): 
     prettyErrors: false,
     strict: true,
   });
+  if (hooks.onError) listenForErrors(composer, hooks.onError);
   for (const token of tokens) for (const doc of composer.next(token)) return { doc, cst };
   for (const doc of composer.end()) return { doc, cst };
   return undefined;
+}
+
+/**
+ * Called for every error the composer finds, in the order it finds them (the order of
+ * `doc.errors`); it may throw to stop composing. Hostile inputs produce one error per token, and
+ * creating hundreds of thousands of error objects is what made them slow.
+ */
+export type ComposeErrorListener = (offset: number, code: string, message: string) => void;
+
+/** Optional hooks of {@link composeFirstDocument}. */
+export interface ComposeHooks {
+  /** Sees the first document's syntax tree before it is composed. */
+  beforeCompose?: (cst: CST.Document) => void;
+  onError?: ComposeErrorListener;
+}
+
+type ErrorSource = number | readonly number[] | { offset: number };
+type OnError = (source: ErrorSource, code: string, message: string, warning?: boolean) => void;
+
+/** Hooks `listener` in front of the composer's own (private) error collector. */
+function listenForErrors(composer: Composer, listener: ComposeErrorListener): void {
+  const target = composer as unknown as { onError: OnError };
+  const collect = target.onError;
+  target.onError = (source, code, message, warning) => {
+    if (!warning) {
+      const offset =
+        typeof source === 'number' ? source : 'offset' in source ? source.offset : (source[0] ?? 0);
+      listener(offset, code, message);
+    }
+    collect(source, code, message, warning);
+  };
 }
 
 /**

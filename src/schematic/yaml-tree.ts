@@ -51,11 +51,23 @@ export function parseFirstDocument(text: string): YNode | undefined {
   // them as "\n" (same length, so offsets still match `source`) and read scalar text from `source`.
   const structural = source.replace(/[\u2028\u2029]/g, '\n');
   const lineCounter = new LineCounter();
-  const composed = composeFirstDocument(structural, lineCounter);
+  const lineOf = (offset: number): number => lineCounter.linePos(offset).line;
+  // The first error checkDocument would report ends composition at once (see ComposeErrorListener).
+  let rootEnd = Infinity;
+  let stop: Error | undefined;
+  const composed = composeFirstDocument(structural, lineCounter, {
+    beforeCompose: (cst) => (rootEnd = flowRootEnd(cst)),
+    onError: (offset, code, message) => {
+      // The library may catch and re-report a thrown error: keep the first one as it is.
+      if (stop) throw stop;
+      if (!IGNORED_ERRORS.has(code) && offset < rootEnd) {
+        stop = yamlSyntaxError(lineOf(offset), firstLine(message));
+        throw stop;
+      }
+    },
+  });
   if (!composed) return undefined;
   const { doc, cst } = composed;
-  const lineOf = (offset: number): number => lineCounter.linePos(offset).line;
-  const rootEnd = flowRootEnd(cst);
   checkDocument(doc, rootEnd, lineOf);
   const problem =
     findUnterminatedAfterRoot(structural, rootEnd) ??
@@ -72,10 +84,7 @@ const IGNORED_ERRORS = new Set(['TAG_RESOLVE_FAILED', 'BAD_DQ_ESCAPE']);
 function checkDocument(doc: Document.Parsed, rootEnd: number, lineOf: (offset: number) => number): void {
   const error = doc.errors.find((e) => !IGNORED_ERRORS.has(e.code) && e.pos[0] < rootEnd);
   if (error) throw yamlSyntaxError(lineOf(error.pos[0]), firstLine(error.message));
-  const yaml = doc.directives.yaml;
-  if (yaml.explicit && yaml.version !== '1.1') {
-    throw yamlSyntaxError(1, 'found incompatible YAML document');
-  }
+  // Directives (%YAML version, duplicates, unknown names) are checked in `directives.ts`.
 }
 
 function firstLine(message: string): string {

@@ -1,11 +1,28 @@
 /**
  * Schematic use cases shared by every frontend: create (parse → canonical → ID → store) and load.
+ * Parsing goes through a {@link SchematicParser} (in the service: a worker pool, off the event loop).
  */
 import { createHash } from 'node:crypto';
-import { FactoryError } from '../errors.js';
-import { createSchematic, isSchematicId, parseSchematic } from '../schematic/index.js';
+import { FactoryError, isFactoryError } from '../errors.js';
+import { isSchematicId } from '../schematic/index.js';
+import type { CreatedSchematic } from '../schematic/index.js';
+import { inlineParser, type SchematicParser } from '../schematic/parse-pool.js';
 import type { Schematic } from '../schematic/types.js';
 import type { SchematicStore } from './schematic-store.js';
+
+/**
+ * The empty schematic (`customization: {}`): upstream treats it as well known, Talos installers
+ * default to it and users' scripts download its assets without ever POSTing it, so every factory
+ * serves it from the start, whatever the store holds.
+ */
+export const EMPTY_SCHEMATIC: LoadedSchematic = Object.freeze({
+  id: '376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba',
+  canonical: 'customization: {}\n',
+  schematic: Object.freeze({ customization: Object.freeze({}) }),
+});
+
+/** Bodies that failed to parse, remembered by hash: a client repeating one costs no parse. */
+const REJECTED_CAPACITY = 1024;
 
 /** A stored schematic: its ID, canonical bytes and parsed form. */
 export interface LoadedSchematic {
@@ -31,13 +48,22 @@ export class SchematicService {
   readonly #observer: SchematicObserver;
   /** Request-body hash → ID: clients re-POST the same documents, and parsing dominates a POST. */
   readonly #bodies = new Map<string, string>();
+  /** Request-body hash → the rejection it got (bounded). */
+  readonly #rejected = new Map<string, FactoryError>();
+  readonly #parser: SchematicParser;
 
   constructor(
     store: SchematicStore,
-    options: { parsedCapacity?: number; parsedMaxBytes?: number; observer?: SchematicObserver } = {},
+    options: {
+      parsedCapacity?: number;
+      parsedMaxBytes?: number;
+      observer?: SchematicObserver;
+      parser?: SchematicParser;
+    } = {},
   ) {
     this.#store = store;
     this.#observer = options.observer ?? {};
+    this.#parser = options.parser ?? inlineParser;
     this.#parsedCapacity = options.parsedCapacity ?? 10_000;
     this.#parsedMaxBytes = options.parsedMaxBytes ?? 64 * 1024 * 1024;
   }
@@ -64,7 +90,22 @@ export class SchematicService {
       this.#observer.created?.(known, false);
       return { ...known, created: false };
     }
-    const { schematic, canonical, id } = createSchematic(body);
+    const rejected = this.#rejected.get(bodyKey);
+    if (rejected) throw new FactoryError(rejected.code, rejected.message);
+    const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+    let parsed: CreatedSchematic;
+    try {
+      parsed = await this.#parser.create(bytes);
+    } catch (e) {
+      // Only the body's own faults are remembered; BUSY and shutdown say nothing about it.
+      if (isFactoryError(e, 'SCHEMATIC_INVALID')) {
+        this.#rejected.set(bodyKey, e);
+        if (this.#rejected.size > REJECTED_CAPACITY)
+          this.#rejected.delete(this.#rejected.keys().next().value!);
+      }
+      throw e;
+    }
+    const { schematic, canonical, id } = parsed;
     this.#bodies.set(bodyKey, id);
     if (this.#bodies.size > this.#parsedCapacity) {
       const oldest = this.#bodies.keys().next().value;
@@ -85,10 +126,14 @@ export class SchematicService {
       this.#observer.loaded?.(hit);
       return hit;
     }
+    if (id === EMPTY_SCHEMATIC.id) {
+      this.#observer.loaded?.(EMPTY_SCHEMATIC);
+      return EMPTY_SCHEMATIC;
+    }
     const bytes = isSchematicId(id) ? await this.#store.get(id) : undefined;
     if (!bytes) throw new FactoryError('SCHEMATIC_NOT_FOUND', `schematic ID "${id}" not found`);
     const canonical = bytes.toString('utf8');
-    const loaded = { id, canonical, schematic: parseSchematic(canonical) };
+    const loaded = { id, canonical, schematic: await this.#parser.parse(canonical) };
     this.#remember(loaded);
     this.#observer.loaded?.(loaded);
     return loaded;

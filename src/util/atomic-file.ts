@@ -1,6 +1,6 @@
 /** Atomic file writes: write a temp file in the target directory, fsync, then rename over the target. */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 
 /** A temp path beside `target` (same directory, so the final rename is atomic). */
@@ -8,9 +8,32 @@ export function tempPathFor(target: string): string {
   return join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
 }
 
+/**
+ * `mkdir -p` that reports the real reason: Node's recursive mkdir says ENOENT when the file system
+ * is read-only (or not writable); creating the first missing level by itself gives EROFS/EACCES.
+ */
+export async function mkdirp(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    let missing = dir;
+    while (dirname(missing) !== missing && !(await exists(dirname(missing)))) missing = dirname(missing);
+    await mkdir(missing); // throws the real error
+    throw e;
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  return stat(p).then(
+    () => true,
+    () => false,
+  );
+}
+
 /** Writes `data` to `target` atomically; readers see the old file or the whole new one, never a part. */
 export async function writeFileAtomic(target: string, data: Uint8Array | string): Promise<void> {
-  await mkdir(dirname(target), { recursive: true });
+  await mkdirp(dirname(target));
   const tmp = tempPathFor(target);
   try {
     const fh = await open(tmp, 'wx', 0o644);

@@ -26,6 +26,7 @@ import { decodeTalosAdv } from '../../src/builders/formats/talos-adv.js';
 import { parseVhdFooter } from '../../src/builders/formats/vhd-footer.js';
 import { buildCmdline } from '../../src/profile/cmdline.js';
 import type { FixtureManifest } from '../fixtures/manifest.js';
+import { DEFAULT_DEB_CACHE } from '../fixtures/build.js';
 import { DebianPackages } from '../helpers/debian.js';
 import { fixtureReleases } from '../helpers/fixture-factory.js';
 import { bootDisk, type DiskBoot } from '../helpers/qemu.js';
@@ -285,7 +286,7 @@ describe('GRUB disk images boot', { timeout: 1_800_000 }, () => {
   test('arm64 v1.8.3 GRUB image (arm64-efi modules from Debian) boots on qemu virt + AAVMF', async () => {
     const v = fx.versions.find((x) => x.spec.tag === 'v1.8.3')!.artifacts.arm64;
     assert.ok(v, 'fixture v1.8.3 arm64');
-    const grub = await new DebianPackages().grubArm64Efi();
+    const grub = await new DebianPackages({ cacheDir: DEFAULT_DEB_CACHE }).grubArm64Efi();
     const cmdline = `${buildCmdline({ platform: 'metal', arch: 'arm64', version: 'v1.8.3', kind: 'image', secureBoot: false })} if.disk=arm64`;
     const dir = path.join(scratch, 'arm64');
     await mkdir(dir);

@@ -1,7 +1,7 @@
 /** The AssetCache contract: every implementation (filesystem, registry) runs this suite. */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -26,8 +26,12 @@ async function readAll(s: Readable): Promise<Buffer> {
 
 const randomKey = () => randomBytes(32).toString('hex');
 
+/** Temp dirs made by {@link tempFile}; removed after each contract suite. */
+const tempDirs: string[] = [];
+
 async function tempFile(bytes: Buffer): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'if-asset-'));
+  tempDirs.push(dir);
   const p = join(dir, 'asset.bin');
   await writeFile(p, bytes);
   return p;
@@ -40,7 +44,10 @@ export function runAssetCacheContract(name: string, make: () => Promise<CacheHar
     before(async () => {
       h = await make();
     });
-    after(() => h.cleanup());
+    after(async () => {
+      await h.cleanup();
+      for (const d of tempDirs.splice(0)) await rm(d, { recursive: true, force: true });
+    });
 
     it('misses unknown and malformed keys', async () => {
       assert.equal(await h.cache.get(randomKey()), undefined);

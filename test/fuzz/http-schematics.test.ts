@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { makeTestFactory, type TestFactory } from '../helpers/factory.js';
-import { schematicVectors } from '../helpers/shared.js';
+import { schematicVectors } from '../helpers/vectors.js';
 
 describe('POST /schematics and /flavor under hostile input', { timeout: 120_000 }, () => {
   let t: TestFactory;

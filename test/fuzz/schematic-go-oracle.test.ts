@@ -4,32 +4,25 @@
  * our parser/emitter must agree on accept/reject and on the exact canonical bytes.
  *
  * Needs the Debian packages golang-go and golang-gopkg-yaml.v3-dev (Go source of yaml.v3 v3.0.1
- * under /usr/share/gocode); skipped when they are missing. The oracle is built into .cache/.
+ * under /usr/share/gocode), which `scripts/setup.sh --test` installs: it builds offline in GOPATH
+ * mode (GO111MODULE=off, GOPROXY=off, empty GOFLAGS), into the test cache. In CI
+ * (`CI=true`) a missing toolchain fails the run instead of skipping. Inputs on which we knowingly
+ * differ are listed in `test/data/go-oracle-known-differences.json`; any other difference fails,
+ * and so does a listed one that no longer differs (the list stays exact).
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { isFactoryError } from '../../src/errors.js';
 import { createSchematic } from '../../src/schematic/index.js';
-import { schematicVectors } from '../helpers/shared.js';
+import { CACHE_DIR, REPO_ROOT } from '../helpers/paths.js';
+import { schematicVectors } from '../helpers/vectors.js';
 
 const GOPATH = process.env.IMAGE_FACTORY_GOYAML_GOPATH ?? '/usr/share/gocode';
 const SEED = 424242;
-
-/** The repository root (the folder holding package.json), from this file's location. */
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('package.json not found above the test file');
-    dir = up;
-  }
-  return dir;
-}
 
 const ORACLE_GO = `package main
 
@@ -148,7 +141,7 @@ function buildOracle(): { bin: string } | { skip: string } {
   if (!existsSync(join(GOPATH, 'src', 'gopkg.in', 'yaml.v3', 'yaml.go'))) {
     return { skip: `gopkg.in/yaml.v3 source not under ${GOPATH} (Debian: golang-gopkg-yaml.v3-dev)` };
   }
-  const dir = join(repoRoot(), '.cache', 'schematic-go-oracle');
+  const dir = join(CACHE_DIR, 'schematic-go-oracle');
   mkdirSync(dir, { recursive: true });
   const bin = join(dir, 'oracle');
   const source = join(dir, 'main.go');
@@ -158,7 +151,16 @@ function buildOracle(): { bin: string } | { skip: string } {
     const build = spawnSync('go', ['build', '-o', bin, '.'], {
       cwd: dir,
       timeout: 180_000,
-      env: { ...process.env, GO111MODULE: 'off', GOPATH, GOCACHE: join(dir, 'gocache'), GOFLAGS: '' },
+      // GOPATH mode over Debian's packaged sources: no module proxy, no network.
+      env: {
+        ...process.env,
+        GO111MODULE: 'off',
+        GOPATH,
+        GOCACHE: join(dir, 'gocache'),
+        GOFLAGS: '',
+        GOPROXY: 'off',
+        GOTOOLCHAIN: 'local',
+      },
     });
     assert.equal(build.status, 0, `go build failed: ${build.stderr?.toString() ?? String(build.error)}`);
   }
@@ -194,21 +196,65 @@ function ours(input: string): Outcome {
   }
 }
 
-/** Inputs on which we disagree with Go (accept/reject or canonical bytes). */
-function disagreements(bin: string, inputs: readonly string[]): string[] {
+/** One input on which we disagree with Go (accept/reject or canonical bytes). */
+interface Disagreement {
+  input: string;
+  text: string;
+}
+
+/** Inputs on which we disagree with Go. */
+function disagreements(bin: string, inputs: readonly string[]): Disagreement[] {
   const go = runOracle(bin, inputs);
   assert.equal(go.length, inputs.length);
-  const out: string[] = [];
+  const out: Disagreement[] = [];
   inputs.forEach((input, i) => {
     const g = go[i]!;
     const m = ours(input);
     if (g.ok !== m.ok || (g.ok && g.canonical !== m.canonical)) {
-      out.push(
-        `${JSON.stringify(input)}\n    go: ${JSON.stringify(g.ok ? g.canonical : g.error)}\n    ts: ${JSON.stringify(m.ok ? m.canonical : m.error)}`,
-      );
+      out.push({
+        input,
+        text: `${JSON.stringify(input)}\n    go: ${JSON.stringify(g.ok ? g.canonical : g.error)}\n    ts: ${JSON.stringify(m.ok ? m.canonical : m.error)}`,
+      });
     }
   });
   return out;
+}
+
+/** A difference we know of and accept, with the reason. */
+interface KnownDifference {
+  input: string;
+  why: string;
+}
+
+const KNOWN_FILE = join(REPO_ROOT, 'test', 'data', 'go-oracle-known-differences.json');
+
+function knownDifferences(): KnownDifference[] {
+  return JSON.parse(readFileSync(KNOWN_FILE, 'utf8')) as KnownDifference[];
+}
+
+/**
+ * Asserts that the disagreements on `inputs` are exactly the listed known ones that occur among
+ * `inputs`: a new difference fails, and so does a listed one that now agrees (remove it from the list).
+ */
+function assertOnlyKnown(found: readonly Disagreement[], inputs: readonly string[]): void {
+  const known = new Map(knownDifferences().map((k) => [k.input, k.why]));
+  const fresh = found.filter((d) => !known.has(d.input));
+  assert.deepEqual(
+    fresh.map((d) => d.text),
+    [],
+    `${fresh.length} new disagreements with go-yaml (fix the parser, or list them with a reason in test/data/go-oracle-known-differences.json):\n${fresh
+      .slice(0, 10)
+      .map((d) => d.text)
+      .join('\n')}`,
+  );
+  const differing = new Set(found.map((d) => d.input));
+  const asked = new Set(inputs);
+  const stale = [...known.keys()].filter((k) => asked.has(k) && !differing.has(k));
+  assert.deepEqual(
+    stale,
+    [],
+    'listed known differences that now agree with go-yaml: remove them from the list',
+  );
 }
 
 // Scalars for typed fields (sector sizes beyond 2^53 and negative floats are known deviations).
@@ -259,19 +305,72 @@ const TYPED = [
 const STRING_CHARS = [...'a \n\t\'"#:-|>,[]{}&*!%@`?~\u2028\u00a0\ufeff\x00\x7f\u0085é'];
 const NUMBER_CHARS = [...'0123456789.eE+-_xob:aTZt '];
 
+// Directives before the document (issue 11: a duplicate %YAML was accepted; go-yaml rejects it).
+const DIRECTIVES = [
+  '%YAML 1.1\n%YAML 1.1\n---\n{}',
+  '%YAML 1.1\n---\n{}',
+  '%YAML 1.2\n---\n{}',
+  '%YAML 2.1\n--- {}',
+  '%YAML 1.01\n--- {}',
+  '%YAML\t1.1\n--- {}',
+  '%YAML 1.1\n%YAML 1.2\n--- {}',
+  '%YAML 1.1\n%TAG ! tag:y,2000:\n%YAML 1.1\n---\n{}',
+  '%YAML 1.1 # c\n%YAML 1.1\n--- {}',
+  '%YAML 1.1\n--- {}\n...\n%YAML 1.1\n%YAML 1.1\n--- {}',
+  '%YAML 1.1\n%YAML 1.1\n',
+  '%TAG ! tag:x,2000:\n%TAG ! tag:y,2000:\n---\n{}',
+  '%TAG !a! tag:x,2000:\n%TAG !b! tag:y,2000:\n--- {}',
+  '%TAG !! tag:x,2000:\n--- {}',
+  '%FOO bar\n---\n{}',
+  '#c\n%FOO\n--- {}',
+  '%YAML x\n--- {}',
+  '%TAG !x\n--- {}',
+];
+
+// The hostile shapes of issue 11, at a size the oracle answers quickly (`&a `×n is left out: it is
+// the listed repeated-anchor difference, go-yaml reads it as an empty document).
+const HOSTILE = [
+  `customization: {extraKernelArgs: [${','.repeat(2000)}]}`,
+  '}'.repeat(2000),
+  '? '.repeat(1000),
+  '"'.repeat(2000),
+  '!a '.repeat(800),
+  `customization: {systemExtensions: {officialExtensions: [${Array(300).fill('siderolabs/amd-ucode').join(', ')}]}}`,
+];
+
 const oracle = buildOracle();
 
 describe('schematic parser vs go-yaml v3 (Go oracle)', { timeout: 300_000 }, () => {
   const maybe = 'skip' in oracle ? it.skip : it;
   const bin = 'bin' in oracle ? oracle.bin : '';
-  if ('skip' in oracle) it(`skipped: ${oracle.skip}`, () => {});
+  if ('skip' in oracle) {
+    // CI installs the toolchain (scripts/setup.sh --test): there a missing oracle is a failure.
+    if (process.env.CI === 'true') it('go oracle is available', () => assert.fail(oracle.skip));
+    else it(`skipped: ${oracle.skip}`, () => {});
+  }
 
   maybe('agrees on every acceptance vector', () => {
     const d = disagreements(
       bin,
       schematicVectors().map((v) => v.input),
     );
-    assert.deepEqual(d, []);
+    assert.deepEqual(
+      d.map((x) => x.text),
+      [],
+    );
+  });
+
+  maybe('agrees on directives and on the hostile shapes, including the error text of directives', () => {
+    const d = disagreements(bin, [...DIRECTIVES, ...HOSTILE]);
+    assert.deepEqual(
+      d.map((x) => x.text),
+      [],
+    );
+    const go = runOracle(bin, DIRECTIVES.slice(0, 16));
+    DIRECTIVES.slice(0, 16).forEach((input, i) => {
+      const m = ours(input);
+      if (!m.ok) assert.equal(m.error, go[i]!.error, JSON.stringify(input));
+    });
   });
 
   maybe('agrees on typed fields, strings, numbers, options, merges and random kernel args', () => {
@@ -340,74 +439,75 @@ describe('schematic parser vs go-yaml v3 (Go oracle)', { timeout: 300_000 }, () 
       ).map((lines) => `customization:\n${lines.join('')}`),
     ];
     const d = disagreements(bin, inputs);
-    assert.deepEqual(d, [], `${d.length} disagreements:\n${d.slice(0, 10).join('\n')}`);
+    assert.deepEqual(
+      d.map((x) => x.text),
+      [],
+      `${d.length} disagreements:\n${d
+        .slice(0, 10)
+        .map((x) => x.text)
+        .join('\n')}`,
+    );
   });
 
-  maybe(
-    'mostly agrees on mutated vectors and YAML token soup (known libyaml syntax leniencies aside)',
-    () => {
-      const vectors = schematicVectors().map((v) => v.input);
-      const token = fc.constantFrom(
-        'customization:',
-        'overlay:',
-        'extraKernelArgs:',
-        'meta:',
-        'key:',
-        'value:',
-        'options:',
-        'name:',
-        '- ',
-        '? ',
-        ': ',
-        '{',
-        '}',
-        '[',
-        ']',
-        ',',
-        '&a ',
-        '*a',
-        '!!str ',
-        '<<: ',
-        '"',
-        "'",
-        '|',
-        '>-',
-        '\n',
-        '\n  ',
-        '\n    ',
-        '#c',
-        '---\n',
-        '...\n',
-        '~',
-        '0x1F',
-        'yes',
-        'x',
-        ' ',
-        '\t',
-      );
-      const inputs = [
-        ...fc
-          .sample(
-            fc.tuple(
-              fc.constantFrom(...vectors),
-              fc.nat(),
-              fc.string({ maxLength: 6, unit: 'binary' }),
-              fc.nat({ max: 6 }),
-            ),
-            { seed: SEED, numRuns: 1500 },
-          )
-          .map(([input, pos, ins, cut]) => {
-            const p = pos % (input.length + 1);
-            return input.slice(0, p) + ins + input.slice(p + cut);
-          }),
-        ...fc
-          .sample(fc.array(token, { maxLength: 30 }), { seed: SEED, numRuns: 1500 })
-          .map((t) => t.join('')),
-      ];
-      const d = disagreements(bin, inputs);
-      // Remaining differences are syntax corner cases where libyaml is more lenient (under-indented
-      // flow continuation lines, odd tag characters, two-token lookahead past the document end).
-      assert.ok(d.length <= inputs.length / 100, `${d.length} disagreements:\n${d.slice(0, 10).join('\n')}`);
-    },
-  );
+  maybe('agrees on mutated vectors and YAML token soup, except for the listed known differences', () => {
+    const vectors = schematicVectors().map((v) => v.input);
+    const token = fc.constantFrom(
+      'customization:',
+      'overlay:',
+      'extraKernelArgs:',
+      'meta:',
+      'key:',
+      'value:',
+      'options:',
+      'name:',
+      '- ',
+      '? ',
+      ': ',
+      '{',
+      '}',
+      '[',
+      ']',
+      ',',
+      '&a ',
+      '*a',
+      '!!str ',
+      '<<: ',
+      '"',
+      "'",
+      '|',
+      '>-',
+      '\n',
+      '\n  ',
+      '\n    ',
+      '#c',
+      '---\n',
+      '...\n',
+      '~',
+      '0x1F',
+      'yes',
+      'x',
+      ' ',
+      '\t',
+    );
+    const inputs = [
+      ...fc
+        .sample(
+          fc.tuple(
+            fc.constantFrom(...vectors),
+            fc.nat(),
+            fc.string({ maxLength: 6, unit: 'binary' }),
+            fc.nat({ max: 6 }),
+          ),
+          { seed: SEED, numRuns: 1500 },
+        )
+        .map(([input, pos, ins, cut]) => {
+          const p = pos % (input.length + 1);
+          return input.slice(0, p) + ins + input.slice(p + cut);
+        }),
+      ...fc.sample(fc.array(token, { maxLength: 30 }), { seed: SEED, numRuns: 1500 }).map((t) => t.join('')),
+    ];
+    // Known differences are syntax corner cases where libyaml is more lenient (under-indented
+    // flow continuation lines, odd tag characters, two-token lookahead past the document end).
+    assertOnlyKnown(disagreements(bin, inputs), inputs);
+  });
 });

@@ -14,7 +14,7 @@ import {
   schematicId,
   type CreatedSchematic,
 } from '../../src/schematic/index.js';
-import { schematicVectors } from '../helpers/shared.js';
+import { schematicVectors } from '../helpers/vectors.js';
 
 const SEED = 20240917;
 

@@ -20,7 +20,8 @@ export async function makeTestFactory(
   config: DeepPartialInput = {},
   overrides: FactoryOverrides = {},
 ): Promise<TestFactory> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'if-test-'));
+  // A given data dir (e.g. on a small tmpfs) is used as it is, and removed by cleanup() too.
+  const dataDir = config.dataDir ?? (await mkdtemp(join(tmpdir(), 'if-test-')));
   const cfg = validateConfig({
     ...config,
     dataDir,

@@ -6,6 +6,13 @@ import { makeTestFactory, type TestFactory } from './factory.js';
 
 let fixtures: Promise<FixtureManifest> | undefined;
 
+/** Secure Boot configured with Debian's OVMF snakeoil pair (package ovmf; key password `snakeoil`). */
+export const SNAKEOIL_SECURE_BOOT = {
+  signingKeyPath: '/usr/share/ovmf/PkKek-1-snakeoil.key',
+  signingCertPath: '/usr/share/ovmf/PkKek-1-snakeoil.pem',
+  signingKeyPassword: 'snakeoil',
+} as const;
+
 /** The default fixture set (built once per process; cached on disk across runs). */
 export function fixtureReleases(): Promise<FixtureManifest> {
   fixtures ??= buildFixtureReleases({ log: (l) => process.stderr.write(`[fixtures] ${l}\n`) });

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { TestFactory } from '../helpers/factory.js';
-import { makeFixtureFactory } from '../helpers/fixture-factory.js';
+import { makeFixtureFactory, SNAKEOIL_SECURE_BOOT } from '../helpers/fixture-factory.js';
 
 const EMPTY_ID = '376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba';
 const PXE_BASE = 'http://pxe.example.test:8080/boot';
@@ -49,6 +49,7 @@ describe(
       ({ t } = await makeFixtureFactory({
         http: { externalURL: `${MAIN_BASE}/`, externalPXEURL: `${PXE_BASE}/` },
         pxe: { uefiInitrdArg: false },
+        secureBoot: SNAKEOIL_SECURE_BOOT,
       }));
       assert.equal(await createSchematic(t, '{}'), EMPTY_ID);
     });
@@ -190,7 +191,10 @@ describe(
 describe('/pxe with defaults: uefiInitrdArg on, URLs on externalURL', { timeout: 120_000 }, () => {
   let t: TestFactory;
   before(async () => {
-    ({ t } = await makeFixtureFactory({ http: { externalURL: `${MAIN_BASE}/` } }));
+    ({ t } = await makeFixtureFactory({
+      http: { externalURL: `${MAIN_BASE}/` },
+      secureBoot: SNAKEOIL_SECURE_BOOT,
+    }));
     assert.equal(t.factory.config.pxe.uefiInitrdArg, true, 'the default');
     await createSchematic(t, '{}');
   });

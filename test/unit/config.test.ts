@@ -1,6 +1,6 @@
 /** Configuration: defaults, precedence (file < env < flags), validation naming the key. */
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -37,7 +37,7 @@ describe('config', () => {
     }
   });
 
-  it('file < env < flags', async () => {
+  it('file < env < flags', async (t) => {
     const dir = await mkdtemp(join(tmpdir(), 'if-cfg-'));
     const file = join(dir, 'c.yaml');
     await writeFile(
@@ -45,6 +45,7 @@ describe('config', () => {
       'http:\n  listen: 127.0.0.1:1111\n  bodyLimit: 1MiB\ndataDir: /from-file\nbuild:\n  maxConcurrency: 3\n',
     );
     const env = { IMAGE_FACTORY_LISTEN: '127.0.0.1:2222', IMAGE_FACTORY__build__maxConcurrency: '5' };
+    t.after(() => rm(dir, { recursive: true, force: true }));
     const c = loadConfig({ config: file, dataDir: '/from-flag' }, env);
     assert.equal(c.http.listen, '127.0.0.1:2222');
     assert.equal(c.http.bodyLimit, 1024 * 1024);
@@ -74,12 +75,13 @@ describe('config', () => {
     rejects({ schematics: { store: 's3' } }, /"schematics\.store"/);
   });
 
-  it('rejects an unreadable or malformed file naming it', async () => {
+  it('rejects an unreadable or malformed file naming it', async (t) => {
     assert.throws(
       () => loadConfig({ config: '/does/not/exist.yaml' }, {}),
       /config file \/does\/not\/exist\.yaml/,
     );
     const dir = await mkdtemp(join(tmpdir(), 'if-cfg-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
     const bad = join(dir, 'bad.yaml');
     await writeFile(bad, 'a: 1\na: 2\n');
     assert.throws(() => loadConfig({ config: bad }, {}), /bad\.yaml/);

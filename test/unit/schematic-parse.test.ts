@@ -276,6 +276,19 @@ describe('parseSchematic: go-yaml decoding rules', () => {
     assert.equal(canonical('%YAML 1.1\n---\ncustomization: {}\n'), 'customization: {}\n');
     assert.match(rejection('%YAML 1.2\n---\ncustomization: {}\n'), /found incompatible YAML document/);
   });
+
+  it('rejects duplicate and unknown directives like libyaml (issue 11; texts from the Go oracle)', () => {
+    assert.equal(
+      rejection('%YAML 1.1\n%YAML 1.1\n---\ncustomization: {}\n'),
+      'yaml: line 1: found duplicate %YAML directive',
+    );
+    assert.equal(
+      rejection('%TAG ! tag:x,2000:\n%TAG ! tag:y,2000:\n--- {}'),
+      'yaml: line 1: found duplicate %TAG directive',
+    );
+    assert.equal(rejection('#c\n%FOO\n--- {}'), 'yaml: line 2: found unknown directive name');
+    assert.equal(canonical('%TAG !a! tag:x,2000:\n%TAG !b! tag:y,2000:\n--- {}'), 'customization: {}\n');
+  });
 });
 
 describe('parseSchematic: input encodings', () => {

@@ -1,5 +1,5 @@
 /**
- * Acceptance vectors (shared/testdata/schematic-vectors.json, produced by the real Go library):
+ * Acceptance vectors (test/data/schematic-vectors.json, produced by the real Go library):
  * every input must give the exact canonical bytes and ID, or be rejected with SCHEMATIC_INVALID.
  * Then the canonical form must read back to the same schematic and the same bytes, except where
  * go-yaml v3's own output does not survive a re-read (see the round-trip test).
@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isFactoryError } from '../../src/errors.js';
 import { canonicalYaml, createSchematic, parseSchematic, schematicId } from '../../src/schematic/index.js';
-import { schematicVectors } from '../helpers/shared.js';
+import { schematicVectors } from '../helpers/vectors.js';
 
 const vectors = schematicVectors();
 

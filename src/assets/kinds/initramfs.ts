@@ -29,6 +29,7 @@ import type { IntermediateStore } from '../../builders/initramfs/intermediates.j
 import type { Quirks } from '../../profile/quirks.js';
 import type { ReleaseInputs, ReleaseSource } from '../../release/release-source.js';
 import type { LoadedSchematic } from '../../storage/schematic-service.js';
+import { checkExtensionList } from '../extension-list.js';
 import type { AssetKindModule, SchematicExtensionConfig } from '../asset-kind.js';
 
 /** An official extension resolved through the catalog: repository path and pinned digest. */
@@ -130,7 +131,10 @@ export const initramfsKind: AssetKindModule = {
   salt: 'initramfs-2',
   async plan(ctx) {
     // The user's mistakes first (400), before any large download.
-    const names = ctx.schematic.schematic.customization.systemExtensions?.officialExtensions ?? [];
+    const names = checkExtensionList(
+      ctx.schematic.schematic.customization.systemExtensions?.officialExtensions ?? [],
+      ctx.settings.maxExtensions ?? 64,
+    );
     const entries = await ctx.release.resolveExtensions(ctx.version, names);
     const extensions: ResolvedExtension[] = entries.map((e) => ({ name: e.name, digest: e.digest }));
     const virtual = ctx.settings.schematicExtension;

@@ -80,7 +80,14 @@ export function spawnTool(command: string, args: readonly string[], options: Spa
       } else {
         const how = code === null ? `was killed by ${sig ?? 'a signal'}` : `exited ${code}`;
         const text = tail.toString('utf8').trim();
-        reject(new FactoryError('BUILD_FAILED', `${step}: ${name} ${how}${text === '' ? '' : `: ${text}`}`));
+        // A tool that ran out of disk says so on stderr: the same 507 as the factory's own writes.
+        const full = /No space left on device|Disk quota exceeded/i.test(text);
+        reject(
+          new FactoryError(
+            full ? 'STORAGE_FULL' : 'BUILD_FAILED',
+            `${step}: ${name} ${how}${full ? ': cache storage is full' : text === '' ? '' : `: ${text}`}`,
+          ),
+        );
       }
     });
   });

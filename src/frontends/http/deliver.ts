@@ -44,10 +44,11 @@ export function parseRange(
   return { start, end };
 }
 
-function etagMatches(header: string | undefined, etag: string): boolean {
+/** Whether an If-Match / If-None-Match list names `etag`; If-Match compares strongly (no `W/`). */
+function etagMatches(header: string | undefined, etag: string, strong = false): boolean {
   if (!header) return false;
   if (header.trim() === '*') return true;
-  return header.split(',').some((t) => t.trim().replace(/^W\//, '') === etag);
+  return header.split(',').some((t) => (strong ? t.trim() : t.trim().replace(/^W\//, '')) === etag);
 }
 
 /** How to present the asset. */
@@ -76,6 +77,17 @@ export async function deliverAsset(
     return reply.type(info.contentType);
   };
 
+  // If-Match first (RFC 9110 §13.2.2): a client resuming against another version must not mix bytes.
+  const ifMatch = request.headers['if-match'];
+  if (ifMatch !== undefined && !etagMatches(ifMatch, etag, true)) {
+    throw new FactoryError(
+      'PRECONDITION_FAILED',
+      'precondition failed: If-Match does not match the asset ETag',
+      {
+        headers: { ETag: etag },
+      },
+    );
+  }
   if (etagMatches(request.headers['if-none-match'], etag)) return representation().code(304).send();
 
   const ifRange = request.headers['if-range'];

@@ -31,7 +31,9 @@ export function registerPxeRoutes(app: FastifyInstance, deps: PxeRouteDeps): voi
         asset,
         versionTag: vtag,
         request: req,
-      } = await lookupAsset(deps, schematic, version, () => parsePxePath(path), clientGoneSignal(reply));
+      } = await lookupAsset(deps, schematic, version, () => parsePxePath(path), clientGoneSignal(reply), {
+        requireArch: true,
+      });
       const cmdline = (await readAll(await asset.open())).toString('utf8');
       const script = renderPxeScript({
         baseUrl: deps.baseUrl,
