@@ -22,5 +22,7 @@ if [ "$configured" = false ]; then
   demo=$(node dist/src/cli/main.js demo "$@")
   export IMAGE_FACTORY__artifacts__source=oci-layout
   export IMAGE_FACTORY__artifacts__layoutDir="$demo"
+  # GRUB's arm64-efi modules, fetched by the demo beside the release (<data-dir>/demo-grub).
+  export IMAGE_FACTORY__build__grubDirs__arm64Efi="$(dirname "$demo")/demo-grub/arm64-efi"
 fi
 exec node dist/src/cli/main.js serve "$@"

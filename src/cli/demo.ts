@@ -6,8 +6,8 @@
  * `--force`. Prints the layout directory on stdout.
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { cp, mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { loadConfig, type ConfigFlags } from '../config/load.js';
 import { buildDemoReleases, MANIFEST_FILE } from '../demo/build.js';
 import { DebianPackages, type DebArch } from '../demo/debian.js';
@@ -42,25 +42,50 @@ async function existing(dir: string, arches: readonly DebArch[]): Promise<Fixtur
   }
 }
 
-/** Builds (or keeps) the demo release; returns its directory. */
+/** The GRUB arm64-efi module directory the demo provides (`build.grubDirs.arm64Efi`). */
+export function demoGrubArm64Dir(dataDir: string): string {
+  return join(resolve(dataDir), 'demo-grub', 'arm64-efi');
+}
+
+/**
+ * Builds (or keeps) the demo release; returns its directory. With arm64, GRUB's arm64-efi modules
+ * come along (Debian ships them only for arm64: `grub-efi-arm64-bin:arm64`, fetched with
+ * `apt-get download` like the demo kernels), so the arm64 GRUB ISOs and disk images of the demo's
+ * older versions work too.
+ */
 export async function demo(flags: ConfigFlags, options: DemoOptions = {}): Promise<string> {
   const config = loadConfig(flags);
   const dir = demoReleaseDir(config.dataDir);
   const arches = options.arches ?? (['amd64', 'arm64'] as const);
-  if (!options.force && (await existing(dir, arches))) return dir;
+  const grubDir = demoGrubArm64Dir(config.dataDir);
+  const needGrub = arches.includes('arm64') && !existsSync(join(grubDir, 'moddep.lst'));
+  const have = !options.force && (await existing(dir, arches));
+  if (have && !needGrub) return dir;
   const log = options.quiet
     ? undefined
     : (line: string): void => void process.stderr.write(`demo: ${line}\n`);
-  log?.(`building the demo release (${arches.join(', ')}) into ${dir}`);
   const cache = resolve(options.cacheDir ?? join(config.dataDir, 'demo-cache'));
-  await buildDemoReleases({
-    outDir: dir,
-    arches,
-    cacheRoot: join(cache, 'fixtures'),
-    debs: new DebianPackages({ cacheDir: join(cache, 'debs'), ...(log ? { log } : {}) }),
-    force: options.force === true,
-    ...(log ? { log } : {}),
-  });
+  const debs = new DebianPackages({ cacheDir: join(cache, 'debs'), ...(log ? { log } : {}) });
+  if (!have) {
+    log?.(`building the demo release (${arches.join(', ')}) into ${dir}`);
+    await buildDemoReleases({
+      outDir: dir,
+      arches,
+      cacheRoot: join(cache, 'fixtures'),
+      debs,
+      force: options.force === true,
+      ...(log ? { log } : {}),
+    });
+  }
+  if (arches.includes('arm64') && (options.force || needGrub)) {
+    const grub = await debs.grubArm64Efi();
+    const tmp = `${grubDir}.tmp-${process.pid}`;
+    await rm(tmp, { recursive: true, force: true });
+    await mkdir(dirname(grubDir), { recursive: true });
+    await cp(grub.dir, tmp, { recursive: true });
+    await rm(grubDir, { recursive: true, force: true });
+    await rename(tmp, grubDir);
+  }
   return dir;
 }
 
