@@ -70,7 +70,7 @@ describe('build amplification and refusals over the fixture releases', { timeout
     ]) {
       const res = await t.factory.app.inject({ method: 'GET', url });
       assert.equal(res.statusCode, 400, `${url}: ${res.body}`);
-      assert.match(res.body, /^secure boot is disabled/);
+      assert.match(res.body, /^error enhancing profile from schematic: secure boot is disabled/);
     }
   });
 
