@@ -12,6 +12,12 @@ import { makeFixtureFactory } from '../helpers/fixture-factory.js';
 const EMPTY_ID = '376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba';
 const PXE_BASE = 'http://pxe.example.test:8080/boot';
 const MAIN_BASE = 'http://factory.example.test';
+/** Debian's OVMF snakeoil pair: secure-boot scripts need a factory with Secure Boot configured. */
+const SNAKEOIL = {
+  signingKeyPath: '/usr/share/ovmf/PkKek-1-snakeoil.key',
+  signingCertPath: '/usr/share/ovmf/PkKek-1-snakeoil.pem',
+  signingKeyPassword: 'snakeoil',
+};
 
 /** Talos v1.5.x cmdlines (upstream integration test, image-factory §4). */
 const METAL_155 =
@@ -49,6 +55,7 @@ describe(
       ({ t } = await makeFixtureFactory({
         http: { externalURL: `${MAIN_BASE}/`, externalPXEURL: `${PXE_BASE}/` },
         pxe: { uefiInitrdArg: false },
+        secureBoot: SNAKEOIL,
       }));
       assert.equal(await createSchematic(t, '{}'), EMPTY_ID);
     });
@@ -89,6 +96,11 @@ describe(
         `#!ipxe\n\nimgfree\nkernel ${PXE_BASE}/image/${EMPTY_ID}/v1.5.5/metal-amd64-secureboot-uki.efi ` +
           `${METAL_155} lockdown=confidentiality\nboot\n`,
       );
+      const sb = await t.factory.app.inject({
+        url: `/image/${EMPTY_ID}/v1.5.5/cmdline-metal-amd64-secureboot`,
+      });
+      assert.equal(sb.statusCode, 200, sb.body);
+      assert.equal(sb.body, `${METAL_155} lockdown=confidentiality`);
     });
 
     it('arm64 uses the arm64 kernel and initramfs', async () => {
@@ -190,7 +202,7 @@ describe(
 describe('/pxe with defaults: uefiInitrdArg on, URLs on externalURL', { timeout: 120_000 }, () => {
   let t: TestFactory;
   before(async () => {
-    ({ t } = await makeFixtureFactory({ http: { externalURL: `${MAIN_BASE}/` } }));
+    ({ t } = await makeFixtureFactory({ http: { externalURL: `${MAIN_BASE}/` }, secureBoot: SNAKEOIL }));
     assert.equal(t.factory.config.pxe.uefiInitrdArg, true, 'the default');
     await createSchematic(t, '{}');
   });
@@ -214,6 +226,25 @@ describe('/pxe with defaults: uefiInitrdArg on, URLs on externalURL', { timeout:
       sb,
       `#!ipxe\n\nimgfree\nkernel ${MAIN_BASE}/image/${EMPTY_ID}/v1.5.5/metal-amd64-secureboot-uki.efi ` +
         `${METAL_155} lockdown=confidentiality\nboot\n`,
+    );
+  });
+});
+
+describe('/pxe without Secure Boot configured', { timeout: 120_000 }, () => {
+  let t: TestFactory;
+  before(async () => {
+    ({ t } = await makeFixtureFactory());
+    await createSchematic(t, '{}');
+  });
+  after(() => t?.cleanup());
+
+  it('-secureboot → 400 secure boot is disabled (no script chaining a UKI this factory cannot sign)', async () => {
+    const res = await t.factory.app.inject({ url: `/pxe/${EMPTY_ID}/v1.10.6/metal-amd64-secureboot` });
+    assert.equal(res.statusCode, 400, res.body);
+    assert.match(res.body, /secure boot is disabled/);
+    assert.equal(
+      (await t.factory.app.inject({ url: `/pxe/${EMPTY_ID}/v1.10.6/metal-amd64` })).statusCode,
+      200,
     );
   });
 });
