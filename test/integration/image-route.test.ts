@@ -463,10 +463,7 @@ describe('/image failures', { timeout: 120_000 }, () => {
     );
   });
 
-  it('kinds not implemented yet → 501 naming the kind; signature bundles → 501 before the schematic lookup', async () => {
-    for (const [path, kind] of [['metal-amd64.raw.xz', 'image']] as const) {
-      await expectError(`/image/${EMPTY_ID}/v1.5.5/${path}`, 501, new RegExp(`"${kind}"`), 'NOT_IMPLEMENTED');
-    }
+  it('signature bundles → 501 before the schematic lookup (every asset kind is built now)', async () => {
     await expectError(
       `/image/aaaaaaaaaaaa/v1.5.5/kernel-amd64.sigstore.json`,
       501,
