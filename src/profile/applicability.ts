@@ -29,13 +29,16 @@ export type Applicability = 'always' | 'never' | 'secureBoot' | 'secureBootOrUni
 export const FIELD_APPLICABILITY: {
   readonly [F in SchematicField]: { readonly [K in AssetKind]: Applicability };
 } = {
+  // A UKI embeds its cmdline, so the args always apply. Upstream's "if SB or Talos ≥ 1.10" for
+  // `uki` is the same rule on every UKI it can build (it has no unsigned UKI before 1.10); ours
+  // are built for every version, and an unsigned v1.5 UKI without the args lost them silently.
   extraKernelArgs: {
     kernel: 'never',
     cmdline: 'always',
     initramfs: 'never',
     iso: 'always',
     image: 'always',
-    uki: 'secureBootOrUnifiedInstaller',
+    uki: 'always',
     installer: 'secureBootOrUnifiedInstaller',
   },
   // For `image` META goes into the META partition, not the cmdline (see `metaOnCmdline`).

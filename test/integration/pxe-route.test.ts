@@ -90,6 +90,11 @@ describe(
         `#!ipxe\n\nimgfree\nkernel ${PXE_BASE}/image/${EMPTY_ID}/v1.5.5/metal-amd64-secureboot-uki.efi ` +
           `${METAL_155} lockdown=confidentiality\nboot\n`,
       );
+      const sb = await t.factory.app.inject({
+        url: `/image/${EMPTY_ID}/v1.5.5/cmdline-metal-amd64-secureboot`,
+      });
+      assert.equal(sb.statusCode, 200, sb.body);
+      assert.equal(sb.body, `${METAL_155} lockdown=confidentiality`);
     });
 
     it('arm64 uses the arm64 kernel and initramfs', async () => {
@@ -218,6 +223,25 @@ describe('/pxe with defaults: uefiInitrdArg on, URLs on externalURL', { timeout:
       sb,
       `#!ipxe\n\nimgfree\nkernel ${MAIN_BASE}/image/${EMPTY_ID}/v1.5.5/metal-amd64-secureboot-uki.efi ` +
         `${METAL_155} lockdown=confidentiality\nboot\n`,
+    );
+  });
+});
+
+describe('/pxe without Secure Boot configured', { timeout: 120_000 }, () => {
+  let t: TestFactory;
+  before(async () => {
+    ({ t } = await makeFixtureFactory());
+    await createSchematic(t, '{}');
+  });
+  after(() => t?.cleanup());
+
+  it('-secureboot → 400 secure boot is disabled (no script chaining a UKI this factory cannot sign)', async () => {
+    const res = await t.factory.app.inject({ url: `/pxe/${EMPTY_ID}/v1.10.6/metal-amd64-secureboot` });
+    assert.equal(res.statusCode, 400, res.body);
+    assert.match(res.body, /secure boot is disabled/);
+    assert.equal(
+      (await t.factory.app.inject({ url: `/pxe/${EMPTY_ID}/v1.10.6/metal-amd64` })).statusCode,
+      200,
     );
   });
 });

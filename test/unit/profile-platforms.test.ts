@@ -151,7 +151,8 @@ describe('applicability table (image-factory §3.4)', () => {
   it('rows as in the spec table', () => {
     const kindsWhere = (field: keyof typeof FIELD_APPLICABILITY, secureBoot: boolean, v: string) =>
       ASSET_KINDS.filter((k) => fieldApplies(field, k, ctx(secureBoot, v)));
-    assert.deepEqual(kindsWhere('extraKernelArgs', false, '1.9.0'), ['cmdline', 'iso', 'image']);
+    // The UKI embeds its cmdline: always (upstream builds no unsigned UKI before 1.10).
+    assert.deepEqual(kindsWhere('extraKernelArgs', false, '1.9.0'), ['cmdline', 'iso', 'uki', 'image']);
     assert.deepEqual(kindsWhere('extraKernelArgs', true, '1.9.0'), [
       'cmdline',
       'iso',
