@@ -39,17 +39,13 @@ export interface FsImageOptions {
 }
 
 /** Builds a FAT ESP image labelled `EFI` holding `tree`. */
-export async function buildEspImage(
-  o: FsImageOptions & { label?: string; clusterSectors?: number },
-): Promise<void> {
-  const fatBits = espFatBits(o.sizeBytes, o.sectorSize);
+export async function buildEspImage(o: FsImageOptions & { label?: string }): Promise<void> {
   await mkfsVfat({
     image: o.file,
     sizeBytes: o.sizeBytes,
     label: o.label ?? 'EFI',
-    fatBits,
+    fatBits: espFatBits(o.sizeBytes, o.sectorSize),
     sectorSize: o.sectorSize,
-    ...(fatBits === 32 && o.clusterSectors !== undefined ? { clusterSectors: o.clusterSectors } : {}),
     step: `${o.step}: EFI file system`,
     signal: o.signal,
   });

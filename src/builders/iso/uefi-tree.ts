@@ -9,11 +9,11 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Arch } from '../../profile/asset-request.js';
 import { renderLoaderConf, type SecureBootEnrollMode } from '../disk/esp.js';
-import { buildEspImage } from '../disk/filesystems.js';
-import { stageTree, type FileTree } from '../disk/tree.js';
-import { fat32ClusterSectors, isoEspImageBytes } from '../formats/fat32-geometry.js';
+import { FAT_EPOCH_MIN } from '../disk/filesystems.js';
+import { stageTree, topLevelNames, type FileTree } from '../disk/tree.js';
+import { espFatBits, fat32ClusterSectors, isoEspImageBytes } from '../formats/fat32-geometry.js';
 import { runTool } from '../tools/run.js';
-import { mtoolsEnv } from '../tools/mkfs-vfat.js';
+import { mcopyTree, mkfsVfat, mtoolsEnv } from '../tools/mkfs-vfat.js';
 
 /** What the UEFI part of an ISO holds. */
 export interface UefiIsoParts {
@@ -65,20 +65,23 @@ export async function stageUefiIso(o: {
 }): Promise<string> {
   const tree = uefiIsoTree(o.parts);
   await mkdir(o.isoDir, { recursive: true });
-  await stageTree(o.isoDir, tree, o.epoch, 'iso: UEFI tree');
+  // Staged once: the ISO 9660 tree is also what mcopy copies into the ESP image.
+  await stageTree(o.isoDir, tree, Math.max(o.epoch, FAT_EPOCH_MIN), 'iso: UEFI tree');
   const image = join(o.workDir, 'efiboot.img');
   const sizeBytes = isoEspImageBytes(o.parts.sdBoot.size, o.parts.uki.size);
-  await buildEspImage({
-    file: image,
+  const signal = o.signal ? { signal: o.signal } : {};
+  const fatBits = espFatBits(sizeBytes, 512);
+  await mkfsVfat({
+    image,
     sizeBytes,
+    label: 'EFI',
+    fatBits,
     sectorSize: 512,
-    clusterSectors: fat32ClusterSectors(sizeBytes, 512),
-    tree,
-    epoch: o.epoch,
-    workDir: join(o.workDir, 'esp'),
-    step: 'iso',
-    ...(o.signal ? { signal: o.signal } : {}),
+    ...(fatBits === 32 ? { clusterSectors: fat32ClusterSectors(sizeBytes, 512) } : {}),
+    step: 'iso: EFI file system',
+    ...signal,
   });
+  await mcopyTree({ image, dir: o.isoDir, names: topLevelNames(tree), step: 'iso: EFI files', ...signal });
   await runTool('mattrib', ['-i', image, '+r', '::/loader/random-seed'], {
     step: 'iso: EFI random-seed read-only',
     env: mtoolsEnv(),
