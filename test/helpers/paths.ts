@@ -1,6 +1,6 @@
 /** Repository-relative locations for test caches (never an absolute path of one machine). */
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 function findRepoRoot(): string {
@@ -15,5 +15,9 @@ function findRepoRoot(): string {
 /** The repository root (works from test/ under tsx and from dist/test/ after tsc). */
 export const REPO_ROOT = findRepoRoot();
 
-/** The gitignored cache folder for downloads, fixtures and logs (override: IMAGE_FACTORY_TEST_CACHE). */
-export const CACHE_DIR = process.env.IMAGE_FACTORY_TEST_CACHE ?? join(REPO_ROOT, '.cache');
+/**
+ * The gitignored cache folder for downloads, fixtures and logs (override: IMAGE_FACTORY_TEST_CACHE,
+ * made absolute). An empty value means unset: taken literally it put `debs/` and `fixtures/` into
+ * whatever directory the tests ran in.
+ */
+export const CACHE_DIR = resolve(process.env.IMAGE_FACTORY_TEST_CACHE || join(REPO_ROOT, '.cache'));
