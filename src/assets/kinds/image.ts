@@ -80,7 +80,8 @@ export const imageKind: AssetKindModule = {
     const mode = usesSdBoot && r.secureBoot ? enrollMode(s, true) : undefined;
     const metal = { arch: r.arch, platform: 'metal', secureBoot: false } as const;
     const deps: Record<string, AssetRequest> = {
-      ...(usesGrub
+      // GRUB boots them; an overlay image's UKI is assembled from them inline.
+      ...(usesGrub || overlay
         ? { kernel: { ...metal, kind: 'kernel' }, initramfs: { ...metal, kind: 'initramfs' } }
         : {}),
       ...(usesSdBoot && !overlay
@@ -122,29 +123,35 @@ export const imageKind: AssetKindModule = {
       },
       deps,
       async build(b) {
-        const kernel = await materializeAsset(dep(b, 'kernel'), join(b.workDir, 'vmlinuz'), b.signal);
-        const initramfs = await materializeAsset(
-          dep(b, 'initramfs'),
-          join(b.workDir, 'initramfs.xz'),
-          b.signal,
-        );
+        // The kernel and initramfs as files, where GRUB or an overlay's inline UKI needs them.
+        const bootFiles =
+          usesGrub || overlay
+            ? {
+                kernel: await materializeAsset(dep(b, 'kernel'), join(b.workDir, 'vmlinuz'), b.signal),
+                initramfs: await materializeAsset(
+                  dep(b, 'initramfs'),
+                  join(b.workDir, 'initramfs.xz'),
+                  b.signal,
+                ),
+              }
+            : undefined;
         const board = overlay ? await prepareOverlay(ctx, overlay, b) : undefined;
         const finalCmdline = board ? cmdlineWith(board.options.kernelArgs) : cmdline;
         const files = async () => {
           if (!usesSdBoot) return {};
           const inputs = await b.inputs();
           const sdBoot = await systemdBootFor(inputs, signing, b.workDir, b.signal);
-          const uki = board
-            ? await inlineUki(ctx, {
-                inputs,
-                kernel,
-                initramfs,
-                cmdline: finalCmdline,
-                signing,
-                workDir: b.workDir,
-                signal: b.signal,
-              })
-            : await materializeAsset(dep(b, 'uki'), join(b.workDir, 'uki.efi'), b.signal);
+          const uki =
+            board && bootFiles
+              ? await inlineUki(ctx, {
+                  inputs,
+                  ...bootFiles,
+                  cmdline: finalCmdline,
+                  signing,
+                  workDir: b.workDir,
+                  signal: b.signal,
+                })
+              : await materializeAsset(dep(b, 'uki'), join(b.workDir, 'uki.efi'), b.signal);
           let enroll: EnrollKeys | undefined;
           if (signing && mode !== undefined) {
             const auth = await enrollmentAuthFiles(signing, s, BUILD_EPOCH);
@@ -162,16 +169,7 @@ export const imageKind: AssetKindModule = {
           }
           return { sdBoot, uki, ...(enroll ? { enroll } : {}) };
         };
-        const grub = usesGrub
-          ? {
-              kernel: await materializeAsset(dep(b, 'kernel'), join(b.workDir, 'vmlinuz'), b.signal),
-              initramfs: await materializeAsset(
-                dep(b, 'initramfs'),
-                join(b.workDir, 'initramfs.xz'),
-                b.signal,
-              ),
-            }
-          : {};
+        const grub = usesGrub && bootFiles ? bootFiles : {};
         const output = join(b.workDir, 'disk.out');
         await buildDiskImage({
           version: ctx.version,
