@@ -17,7 +17,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import type { FixtureManifest } from '../fixtures/manifest.js';
 import type { TestFactory } from '../helpers/factory.js';
-import { makeFixtureFactory, SNAKEOIL_SECURE_BOOT } from '../helpers/fixture-factory.js';
+import { makeFixtureFactory } from '../helpers/fixture-factory.js';
 import { EXTENSION_ALIASES } from '../../src/release/catalog.js';
 
 const EMPTY_ID = '376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba';
@@ -299,7 +299,7 @@ describe('/image failures', { timeout: 120_000 }, () => {
   let t: TestFactory;
   let fx: FixtureManifest;
   before(async () => {
-    ({ t, fixtures: fx } = await makeFixtureFactory({ secureBoot: SNAKEOIL_SECURE_BOOT }));
+    ({ t, fixtures: fx } = await makeFixtureFactory());
     await createSchematic(t, '{}');
   });
   after(() => t?.cleanup());
