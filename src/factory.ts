@@ -32,7 +32,7 @@ import { SchematicService } from './storage/schematic-service.js';
 import { SchematicParsePool } from './schematic/parse-pool.js';
 import type { SchematicStore } from './storage/schematic-store.js';
 import { factoryVersion } from './version.js';
-import { loadSecureBootMaterial } from './secureboot/material.js';
+import { loadSecureBootMaterial, type SecureBootMaterial } from './secureboot/material.js';
 import type { Logger } from './util/logger.js';
 import { ExternalBacking } from './frontends/registry/external-backing.js';
 import { InstallerImages } from './frontends/registry/installer-images.js';
@@ -60,6 +60,8 @@ export interface Factory {
   readonly release: ReleaseSource;
   readonly assets: AssetService;
   readonly runner: BuildRunner;
+  /** The loaded Secure Boot material; undefined when Secure Boot is not configured. */
+  readonly secureBoot: SecureBootMaterial | undefined;
   /** The registry frontend's installer images (stats for tests and metrics). */
   readonly installers: InstallerImages;
   /** Prometheus metrics; undefined when `metrics.listen` is empty. */
@@ -369,6 +371,7 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
     installers,
     metrics,
     intermediates,
+    secureBoot,
     async listen() {
       const { host, port } = splitListen(config.http.listen);
       if (metrics && !metricsServer) {
