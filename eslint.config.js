@@ -18,7 +18,14 @@ export default tseslint.config(
     files: ['src/frontends/ui/static/**/*.js'],
     languageOptions: {
       sourceType: 'script',
-      globals: { document: 'readonly', navigator: 'readonly', setTimeout: 'readonly' },
+      globals: {
+        document: 'readonly',
+        navigator: 'readonly',
+        setTimeout: 'readonly',
+        setInterval: 'readonly',
+        fetch: 'readonly',
+        EventSource: 'readonly',
+      },
     },
   },
   {

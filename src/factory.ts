@@ -348,10 +348,10 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
         registerUiRoutes(a, {
           schematics,
           release,
-          supports: (kind) => assets.implementedKinds().has(kind),
+          assets,
+          secureBoot: secureBoot !== undefined,
           externalURL,
           externalPXEURL: config.http.externalPXEURL ?? externalURL,
-          installerServed: true,
           factoryVersion: factoryVersion(),
         }),
     ],

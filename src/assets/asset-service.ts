@@ -179,7 +179,9 @@ export class AssetService {
     const hit = await this.#d.runner.peek(planned.key);
     if (hit) return { state: 'ready', size: hit.size, sha256: hit.sha256 };
     const own = this.#d.runner.status(planned.key);
-    if (own) return { ...own, kind: planned.request.kind };
+    // A remembered failure being retried is not failed: the retry is on its way to the runner.
+    const retrying = own?.state === 'failed' && this.#pending.has(planned.key);
+    if (own && !retrying) return { ...own, kind: planned.request.kind };
     for (const [name, dep] of Object.entries(planned.deps)) {
       const s = await this.status(dep);
       if (s.state !== 'ready' && s.state !== 'idle') return { ...s, dependency: s.dependency ?? name };

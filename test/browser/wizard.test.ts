@@ -3,10 +3,11 @@
  * on loopback over the fixture releases: metal amd64 with two extensions and a kernel arg, walked
  * by clicking (with JavaScript: live extension filter, copy buttons) and again with JavaScript
  * disabled (plain forms, server-side search). Both reach the same final page, whose ID must be the
- * one `POST /schematics` gives for the same document; an asset link is followed and its bytes
- * checked against its `.sha256`. Every page is checked by axe-core (no serious or critical
- * violations) and must raise no CSP violation; screenshots of each step at 375 and 1440 px go to
- * `<test cache>/screenshots/wizard/`.
+ * one `POST /schematics` gives for the same document; on the final page one asset's "Build now"
+ * starts its build without downloading and the row follows the status stream (EventSource) to
+ * ready; an asset link is followed and its bytes checked against its `.sha256`. Every page is
+ * checked by axe-core (no serious or critical violations) and must raise no CSP violation;
+ * screenshots of each step at 375 and 1440 px go to `<test cache>/screenshots/wizard/`.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -158,6 +159,70 @@ describe('wizard in Chromium', { skip, timeout: 300_000 }, () => {
       // Assets whose kind has no builder yet are listed without a link.
       assert.equal(await page.locator('ul.assets li.off a').count(), 0, 'unimplemented kinds are not links');
       assert.ok((await page.locator('ul.assets li').count()) >= 6, 'every metal asset is listed');
+      // Live build status: the initramfs row says it is not built yet; "Build now" starts the build
+      // without downloading, and the row follows the status stream through the build to ready.
+      const file = 'initramfs-amd64.xz';
+      const row = page.locator(`li[data-asset-path="${file}"]`);
+      const status = row.locator('.asset-status');
+      assert.equal(await status.getAttribute('data-state'), 'idle');
+      assert.equal((await status.textContent())?.trim(), 'Not built yet');
+      let downloads = 0;
+      page.on('download', () => downloads++);
+      const streams: string[] = [];
+      page.on('request', (r) => {
+        if (r.url().includes('/status/') && /text\/event-stream/.test(r.headers().accept ?? ''))
+          streams.push(r.url());
+      });
+      // Every text the row shows, as it changes (recorded in the page: states can pass quickly).
+      await status.evaluate((el) => {
+        const seen: string[] = [];
+        (globalThis as unknown as { seen: string[] }).seen = seen;
+        type Observer = new (cb: () => void) => { observe(target: unknown, options: object): void };
+        const { MutationObserver } = globalThis as unknown as { MutationObserver: Observer };
+        new MutationObserver(() =>
+          seen.push(`${el.getAttribute('data-state')}|${el.textContent ?? ''}`),
+        ).observe(el, {
+          subtree: true,
+          childList: true,
+          characterData: true,
+          attributes: true,
+        });
+      });
+      const build = row.getByRole('button', { name: `Build now: ${file}` });
+      assert.ok(await build.isVisible(), 'Build now shows with JS');
+      await build.click();
+      await row
+        .locator('.asset-status:is([data-state="queued"], [data-state="building"], [data-state="ready"])')
+        .waitFor();
+      await page.screenshot({ path: join(SHOTS, '6-final-building-1440.png'), fullPage: true });
+      await row.locator('.asset-status[data-state="ready"]').waitFor({ timeout: 180_000 });
+      const readyText = (await status.textContent())?.trim() ?? '';
+      assert.match(readyText, /^Ready · \d+\.\d (KiB|MiB)$/);
+      assert.equal(await build.isVisible(), false, 'no Build now once it is ready');
+      const seen = await page.evaluate(() => (globalThis as unknown as { seen: string[] }).seen);
+      const states = [...new Set(seen.map((x) => x.split('|')[0]))];
+      assert.ok(
+        states.includes('queued') || states.includes('building'),
+        `went through the build: ${seen.join(' / ')}`,
+      );
+      assert.equal(states.at(-1), 'ready', seen.join(' / '));
+      process.stderr.write(`[browser] ${file}: ${seen.join(' / ')}\n`);
+      // While building: `Building[: <step>] · <elapsed>` (the step once a tool has announced one).
+      for (const x of seen.filter((x) => x.startsWith('building|'))) {
+        assert.match(x, /^building\|Building(: \S.*)? · \d+ (s|min \d+ s)$/, x);
+      }
+      assert.ok(
+        streams.some((u) => u.endsWith(`/status/${id}/v1.10.6/${file}`)),
+        'followed through the SSE stream',
+      );
+      assert.equal(downloads, 0, 'Build now does not download');
+      // The row's size is the built asset's: the status JSON and the .sha256 file agree.
+      const json = (await (await fetch(`${base}/status/${id}/v1.10.6/${file}`)).json()) as {
+        state: string;
+        sha256: string;
+      };
+      const sumFile = await (await fetch(`${base}/image/${id}/v1.10.6/${file}.sha256`)).text();
+      assert.equal(sumFile, `${json.sha256}  ${file}\n`);
       await record(page, '6-final', true);
 
       // Follow the kernel link: a real download whose bytes match the linked .sha256.
@@ -211,6 +276,12 @@ describe('wizard in Chromium', { skip, timeout: 300_000 }, () => {
         await page.getByRole('button', { name: 'Copy ID' }).isVisible(),
         false,
         'no dead copy buttons without JS',
+      );
+      assert.equal(await page.locator('button[data-build]:visible').count(), 0, 'no Build now without JS');
+      // The status shown is the one at page time (the JS walk built the initramfs).
+      assert.match(
+        (await page.locator('.asset-status[data-asset-path="initramfs-amd64.xz"]').textContent()) ?? '',
+        /Ready · /,
       );
       await record(page, 'nojs-6-final', false);
       // The page URL is shareable: opened fresh, it shows the same schematic.

@@ -21,11 +21,13 @@ import {
   stepsFor,
   type WizardData,
 } from '../../src/frontends/ui/flow.js';
+import type { Availability } from '../../src/frontends/ui/availability.js';
 import { attrIf, escapeHtml, html, join } from '../../src/frontends/ui/html.js';
 import { offerFor } from '../../src/frontends/ui/offer.js';
 import { curlCommand, installerReference, renderFinal } from '../../src/frontends/ui/pages/final.js';
 import { hiddenState, renderShell } from '../../src/frontends/ui/pages/layout.js';
 import { renderStep } from '../../src/frontends/ui/pages/steps.js';
+import { elapsedText, formatBytes, formatElapsed, statusText } from '../../src/frontends/ui/status-text.js';
 import {
   EMPTY_STATE,
   parseState,
@@ -34,7 +36,7 @@ import {
   withState,
   type WizardState,
 } from '../../src/frontends/ui/state.js';
-import type { AssetKind } from '../../src/profile/build-request.js';
+import { parseAssetPath } from '../../src/profile/path.js';
 import { findPlatform } from '../../src/profile/platforms.js';
 import { deriveQuirks } from '../../src/profile/quirks.js';
 import { parseTalosVersion } from '../../src/profile/version.js';
@@ -45,8 +47,7 @@ import { createSchematic } from '../../src/schematic/index.js';
 const flat = (h: unknown) => String(h).replace(/\s+/g, ' ');
 const HOSTILE = `<script>alert("x")</script><img src=x onerror='y'>&amp;`;
 const quirks = (v: string) => deriveQuirks(parseTalosVersion(v));
-const TODAY = new Set<AssetKind>(['kernel', 'cmdline', 'initramfs']);
-const supports = (k: AssetKind) => TODAY.has(k);
+const NO_SB = { secureBoot: false } as const;
 
 /** Release data in memory, with a hostile catalog entry. */
 function data(versions = ['v1.5.5', 'v1.8.3', 'v1.10.6', 'v1.11.0-beta.1']): WizardData {
@@ -276,54 +277,146 @@ customization:
 
 describe('what the final page offers', () => {
   const offer = (platform: string, arch: 'amd64' | 'arm64', secureBoot: boolean, v: string, board = false) =>
-    offerFor({ platform: findPlatform(platform)!, arch, secureBoot, board, quirks: quirks(v), supports });
-  const files = (o: ReturnType<typeof offer>) =>
-    o.groups.flatMap((g) => g.assets.map((a) => `${a.file}${a.available ? '' : ' (off)'}`));
+    offerFor({ platform: findPlatform(platform)!, arch, secureBoot, board, quirks: quirks(v) });
+  const files = (o: ReturnType<typeof offer>) => o.groups.flatMap((g) => g.assets.map((a) => a.file));
 
-  it('metal: ISO, disk image, kernel/initramfs/cmdline, PXE; UKI from 1.10 or with secure boot', () => {
+  it('metal: boot methods in table order (ISO, raw + qcow2), kernel/initramfs/cmdline, UKI where the version has it, PXE, installer', () => {
     const m = offer('metal', 'amd64', false, 'v1.8.3');
     assert.deepEqual(files(m), [
-      'metal-amd64.iso (off)',
-      'metal-amd64.raw.zst (off)',
+      'metal-amd64.iso',
+      'metal-amd64.raw.zst',
+      'metal-amd64.qcow2',
       'kernel-amd64',
       'initramfs-amd64.xz',
       'cmdline-metal-amd64',
+      'metal-amd64-uki.efi',
     ]);
-    assert.deepEqual(m.pxe, { path: 'metal-amd64', available: true });
-    assert.equal(m.installerImage, 'installer');
+    assert.deepEqual(m.pxe, {
+      path: 'metal-amd64',
+      uses: ['cmdline-metal-amd64', 'kernel-amd64', 'initramfs-amd64.xz'],
+    });
+    assert.deepEqual([m.installer.image, m.installer.asset?.file], ['installer', 'installer-amd64.tar']);
+    // Talos 1.5 is the first with UKIs (quirk supportsUKI), whatever the version string looks like.
+    assert.ok(!files(offer('metal', 'amd64', false, 'v1.4.8')).some((f) => f.endsWith('-uki.efi')));
+    assert.ok(files(offer('metal', 'amd64', false, 'v1.5.5')).includes('metal-amd64-uki.efi'));
+
     const sb = offer('metal', 'amd64', true, 'v1.10.6');
-    assert.ok(files(sb).includes('metal-amd64-secureboot-uki.efi (off)'));
-    assert.ok(files(sb).includes('cmdline-metal-amd64-secureboot'));
+    assert.deepEqual(files(sb), [
+      'metal-amd64-secureboot.iso',
+      'metal-amd64-secureboot.raw.zst',
+      'kernel-amd64',
+      'initramfs-amd64.xz',
+      'cmdline-metal-amd64-secureboot',
+      'metal-amd64-secureboot-uki.efi',
+    ]);
+    assert.deepEqual(sb.pxe, {
+      path: 'metal-amd64-secureboot',
+      uses: ['cmdline-metal-amd64-secureboot', 'metal-amd64-secureboot-uki.efi'],
+    });
     assert.deepEqual(
-      sb.pxe,
-      { path: 'metal-amd64-secureboot', available: false },
-      'the UKI it boots is missing',
+      [sb.installer.image, sb.installer.asset?.file],
+      ['metal-installer-secureboot', 'installer-amd64-secureboot.tar'],
     );
-    assert.equal(sb.installerImage, 'metal-installer-secureboot');
-    assert.ok(files(offer('metal', 'arm64', false, 'v1.10.6')).includes('metal-arm64-uki.efi (off)'));
+    assert.deepEqual(
+      sb.groups.map((g) => g.title),
+      ['Secure Boot ISO', 'Secure Boot disk image', 'Kernel, initramfs, command line and UKI'],
+    );
   });
 
-  it('clouds follow the platform table; SBCs get the metal arm64 disk image', () => {
+  it('clouds follow the platform table (default suffix, boot methods); SBCs get the metal arm64 disk image', () => {
     const aws = offer('aws', 'arm64', false, 'v1.10.6');
-    assert.ok(files(aws).includes('aws-arm64.raw.xz (off)'));
-    assert.ok(!files(aws).some((f) => f.endsWith('.iso')));
+    assert.deepEqual(files(aws).slice(0, 1), ['aws-arm64.raw.xz']);
+    assert.ok(!files(aws).some((f) => f.endsWith('.iso') || f.endsWith('.qcow2')));
     assert.equal(aws.pxe, undefined);
-    assert.equal(aws.installerImage, 'aws-installer');
-    assert.ok(files(offer('vultr', 'amd64', false, 'v1.8.3')).includes('vultr-amd64.iso (off)'));
+    assert.deepEqual(
+      [aws.installer.image, aws.installer.asset?.file],
+      ['aws-installer', 'aws-installer-arm64.tar'],
+    );
+    // Before 1.10 there is one installer for every platform.
+    assert.deepEqual(
+      [
+        offer('aws', 'amd64', false, 'v1.8.3').installer.image,
+        offer('aws', 'amd64', false, 'v1.8.3').installer.asset?.file,
+      ],
+      ['installer', 'installer-amd64.tar'],
+    );
+    assert.deepEqual(files(offer('gcp', 'amd64', false, 'v1.10.6')).slice(0, 1), ['gcp-amd64.raw.tar.gz']);
+    assert.deepEqual(files(offer('vmware', 'amd64', false, 'v1.10.6')).slice(0, 2), [
+      'vmware-amd64.ova',
+      'vmware-amd64.iso',
+    ]);
+    const azure = offer('azure', 'amd64', true, 'v1.10.6');
+    assert.deepEqual(files(azure).slice(0, 1), ['azure-amd64-secureboot.vhd.xz']);
+    const vultr = offer('vultr', 'amd64', false, 'v1.8.3');
+    assert.ok(files(vultr).includes('vultr-amd64.iso'));
+    assert.equal(vultr.pxe?.path, 'vultr-amd64');
     const sbc = offer('metal', 'arm64', false, 'v1.10.6', true);
-    assert.deepEqual(files(sbc).slice(0, 1), ['metal-arm64.raw.xz (off)']);
+    assert.deepEqual(files(sbc), ['metal-arm64.raw.xz']);
     assert.equal(sbc.pxe, undefined);
-    assert.equal(sbc.installerImage, 'metal-installer');
+    assert.deepEqual(
+      [sbc.installer.image, sbc.installer.asset?.file],
+      ['metal-installer', 'installer-arm64.tar'],
+    );
     assert.equal(
       installerReference('https://f.example:8443/x/', 'installer', 'id', 'v1.8.3'),
       'f.example:8443/installer/id:v1.8.3',
     );
   });
 
+  it('every offered file parses with the path grammar, for every listed platform, arch and fixture-like version', () => {
+    for (const v of ['v1.5.5', 'v1.8.3', 'v1.10.6', 'v1.11.0-beta.1']) {
+      for (const p of cloudPlatforms(v).concat(findPlatform('metal')!)) {
+        for (const arch of p.architectures) {
+          for (const sb of p.secureBoot ? [false, true] : [false]) {
+            const o = offerFor({ platform: p, arch, secureBoot: sb, board: false, quirks: quirks(v) });
+            const all = [...files(o), ...(o.pxe?.uses ?? []), o.installer.asset?.file ?? ''];
+            for (const f of all) {
+              const req = parseAssetPath(f);
+              assert.equal(req.secureBoot, sb && !['kernel', 'initramfs'].includes(req.kind), `${f}`);
+              assert.equal(req.arch, arch, f);
+            }
+          }
+        }
+      }
+    }
+  });
+
   it('cloud platforms honour their first version', () => {
     assert.ok(!cloudPlatforms('v1.5.5').some((p) => p.name === 'akamai'));
     assert.ok(cloudPlatforms('v1.8.3').some((p) => p.name === 'akamai'));
     assert.ok(!cloudPlatforms('v1.8.3').some((p) => p.name === 'metal' || !p.listed));
+  });
+});
+
+describe('status wording', () => {
+  it('says what the state knows; the elapsed time stays beside the text', () => {
+    assert.equal(
+      statusText({ state: 'ready', size: 3 * 1024 * 1024 + 200_000, sha256: 'x' }),
+      'Ready · 3.2 MiB',
+    );
+    assert.equal(statusText({ state: 'ready', size: 512, sha256: 'x' }), 'Ready · 512 B');
+    assert.equal(statusText({ state: 'idle' }), 'Not built yet');
+    assert.equal(
+      statusText({ state: 'queued', position: 2, kind: 'iso', dependency: 'initramfs' }),
+      'Queued (position 2) (its initramfs first)',
+    );
+    assert.equal(statusText({ state: 'queued', position: 0, kind: 'iso', dependency: undefined }), 'Queued');
+    const building = {
+      state: 'building',
+      kind: 'initramfs',
+      dependency: undefined,
+      step: 'mksquashfs siderolabs/drbd',
+      elapsedMs: 65_400,
+    } as const;
+    assert.equal(statusText(building), 'Building: mksquashfs siderolabs/drbd');
+    assert.equal(elapsedText(building), ' · 1 min 5 s');
+    assert.equal(elapsedText({ state: 'idle' }), '');
+    assert.equal(
+      statusText({ state: 'failed', code: 'BUILD_FAILED', message: 'xz exited 1', dependency: undefined }),
+      'Failed: xz exited 1',
+    );
+    assert.equal(formatBytes(5 * 1024 ** 3), '5.0 GiB');
+    assert.equal(formatElapsed(999), '0 s');
   });
 });
 
@@ -341,7 +434,7 @@ describe('renderers with hostile catalog text', () => {
       step: 'extensions',
       extensions: ['siderolabs/zfs', 'x/unknown'],
     });
-    const r = await resolveFlow(state, data());
+    const r = await resolveFlow(state, data(), NO_SB);
     assert.equal(r.step, 'extensions');
     const page = flat(
       renderShell({
@@ -373,7 +466,7 @@ describe('renderers with hostile catalog text', () => {
       q: 'zfs',
       extensions: 'siderolabs/amd-ucode',
     });
-    const r = await resolveFlow(state, data());
+    const r = await resolveFlow(state, data(), NO_SB);
     const body = flat(renderStep('extensions', r.context).body);
     assert.match(body, /siderolabs\/zfs/);
     assert.match(body, /siderolabs\/amd-ucode/, 'selected, so shown although it does not match');
@@ -381,47 +474,119 @@ describe('renderers with hostile catalog text', () => {
     assert.match(body, /2 of 3 extensions shown, 1 selected/);
   });
 
-  it('board step and final page escape overlay names and images', async () => {
+  it('board step and final page escape overlay names and images; only what planned is linked, with its status', async () => {
     const state = parseState({ target: 'sbc', version: '1.10.6', step: 'board' });
-    const r = await resolveFlow(state, data());
+    const r = await resolveFlow(state, data(), NO_SB);
     assertInert(flat(renderStep('board', r.context).body));
+    const offer = offerFor({
+      platform: findPlatform('metal')!,
+      arch: 'arm64',
+      secureBoot: false,
+      board: true,
+      quirks: quirks('v1.10.6'),
+    });
     const body = flat(
       renderFinal({
         id: 'a'.repeat(64),
         canonical: `overlay:\n    image: ${HOSTILE}\n`,
         versionTag: 'v1.10.6',
         summary: HOSTILE,
-        offer: offerFor({
-          platform: findPlatform('metal')!,
-          arch: 'arm64',
-          secureBoot: false,
-          board: true,
-          quirks: quirks('v1.10.6'),
-          supports,
-        }),
+        offer,
+        availability: new Map<string, Availability>([
+          [
+            'metal-arm64.raw.xz',
+            {
+              ok: true,
+              status: {
+                state: 'building',
+                kind: 'image',
+                dependency: 'initramfs',
+                step: HOSTILE,
+                elapsedMs: 3000,
+              },
+            },
+          ],
+          ['installer-arm64.tar', { ok: false, code: 'NOT_IMPLEMENTED', reason: `no ${HOSTILE}` }],
+        ]),
         externalURL: 'http://f.example/',
         externalPXEURL: 'http://p.example/',
-        installerServed: false,
         editHref: './?schematic-id=x',
       }),
     );
     assertInert(body);
-    assert.doesNotMatch(body, /href="[^"]*metal-arm64\.raw\.xz"/, 'unavailable assets are never links');
-    assert.match(body, /href="http:\/\/f\.example\/image\/a{64}\/v1\.10\.6\/kernel-arm64"/);
-    assert.match(body, /href="http:\/\/f\.example\/image\/a{64}\/v1\.10\.6\/kernel-arm64\.sha256"/);
+    assert.match(body, /href="http:\/\/f\.example\/image\/a{64}\/v1\.10\.6\/metal-arm64\.raw\.xz"/);
+    assert.match(body, /href="http:\/\/f\.example\/image\/a{64}\/v1\.10\.6\/metal-arm64\.raw\.xz\.sha256"/);
     assert.match(
       body,
-      /class="asset-status" data-asset-path="kernel-arm64"/,
-      'a status placeholder per asset',
+      /class="asset-status state-building" data-asset-path="metal-arm64\.raw\.xz" data-status-url="status\/a{64}\/v1\.10\.6\/metal-arm64\.raw\.xz" data-state="building"/,
+      'a status element per linked asset, with its stream URL (relative: same origin)',
     );
+    assert.match(body, /Building \(its initramfs first\): &lt;script&gt;/);
+    assert.match(body, /<span class="elapsed"> · 3 s<\/span>/);
+    assert.match(
+      body,
+      /<button type="button" class="build secondary" data-build="metal-arm64\.raw\.xz"[^>]* hidden\s*>/,
+    );
+    // The archive did not plan: the reference stays (for pulls), the reason is said, nothing is linked.
+    assert.doesNotMatch(body, /installer-arm64\.tar"/);
+    assert.match(body, /This factory cannot build it: no &lt;script&gt;/);
+    assert.match(body, /f\.example\/metal-installer\/a{64}:v1\.10\.6/);
+  });
+
+  it('final page: an unplanned or unavailable asset is never a link; the PXE script only when all it boots is', () => {
+    const offer = offerFor({
+      platform: findPlatform('metal')!,
+      arch: 'amd64',
+      secureBoot: false,
+      board: false,
+      quirks: quirks('v1.8.3'),
+    });
+    const ready: Availability = { ok: true, status: { state: 'ready', size: 2048, sha256: 'x' } };
+    const render = (availability: Map<string, Availability>) =>
+      flat(
+        renderFinal({
+          id: 'b'.repeat(64),
+          canonical: 'customization: {}\n',
+          versionTag: 'v1.8.3',
+          summary: 's',
+          offer,
+          availability,
+          externalURL: 'http://f.example/',
+          externalPXEURL: 'http://p.example/',
+          editHref: './',
+        }),
+      );
+    const some = render(
+      new Map<string, Availability>([
+        ['kernel-amd64', ready],
+        ['cmdline-metal-amd64', ready],
+        ['initramfs-amd64.xz', { ok: false, code: 'BUILD_FAILED', reason: 'broken initramfs' }],
+      ]),
+    );
+    assert.match(some, /href="[^"]*\/kernel-amd64"/);
+    assert.match(some, /Ready · 2\.0 KiB/);
+    assert.doesNotMatch(some, /href="[^"]*\/initramfs-amd64\.xz"/);
+    assert.doesNotMatch(some, /href="[^"]*\/metal-amd64\.iso"/, 'not planned: not linked');
+    assert.match(
+      some,
+      /<code>http:\/\/p\.example\/pxe\/b{64}\/v1\.8\.3\/metal-amd64<\/code> <span class="unavailable">not available <span class="hint">\(broken initramfs\)/,
+    );
+    const all = render(
+      new Map(['kernel-amd64', 'cmdline-metal-amd64', 'initramfs-amd64.xz'].map((f) => [f, ready])),
+    );
+    assert.match(all, /iPXE script: <a href="http:\/\/p\.example\/pxe\/b{64}\/v1\.8\.3\/metal-amd64">/);
   });
 
   it('flow: errors only for submitted steps; SBC versions start at 1.7; secure boot only where offered', async () => {
     const d = data();
-    assert.equal((await resolveFlow(parseState({}), d)).error, undefined);
-    const skipped = await resolveFlow(parseState({ step: 'version' }), d);
+    assert.equal((await resolveFlow(parseState({}), d, NO_SB)).error, undefined);
+    const skipped = await resolveFlow(parseState({ step: 'version' }), d, NO_SB);
     assert.deepEqual([skipped.step, skipped.error], ['target', 'Choose what you want to boot.']);
-    const sbcOld = await resolveFlow(parseState({ target: 'sbc', version: '1.5.5', step: 'board' }), d);
+    const sbcOld = await resolveFlow(
+      parseState({ target: 'sbc', version: '1.5.5', step: 'board' }),
+      d,
+      NO_SB,
+    );
     assert.equal(sbcOld.step, 'version');
     assert.match(sbcOld.error ?? '', /single-board computers/);
     assert.deepEqual(sbcOld.context.targetVersions, ['v1.11.0-beta.1', 'v1.10.6', 'v1.8.3']);
@@ -436,18 +601,42 @@ describe('renderers with hostile catalog text', () => {
         step: 'extensions',
       }),
       d,
+      { secureBoot: true },
     );
     assert.equal(sbAws.step, 'arch');
-    assert.match(sbAws.error ?? '', /Secure Boot is not available/);
+    assert.match(sbAws.error ?? '', /Secure Boot is not available for Amazon Web Services/);
+    // Metal offers Secure Boot from Talos 1.5 — only on a factory with a signing key.
+    const sbMetal = (secureBoot: boolean, version = '1.10.6') =>
+      resolveFlow(
+        parseState({ target: 'metal', version, arch: 'amd64', secureboot: 'true', step: 'extensions' }),
+        d,
+        { secureBoot },
+      );
+    const withKey = await sbMetal(true);
+    assert.deepEqual(
+      [withKey.step, withKey.error, withKey.context.secureBoot],
+      ['extensions', undefined, true],
+    );
+    const noKey = await sbMetal(false);
+    assert.equal(noKey.step, 'arch');
+    assert.match(noKey.error ?? '', /no Secure Boot signing key configured/);
+    assert.equal(noKey.context.secureBootOffered, false);
+    const archPage = flat(renderStep('arch', noKey.context).body);
+    assert.doesNotMatch(archPage, /name="secureboot"/, 'no Secure Boot choice without a key');
+    assert.match(archPage, /no Secure Boot signing key configured/);
+    assert.match(flat(renderStep('arch', withKey.context).body), /name="secureboot"/);
+    assert.equal((await sbMetal(true, '1.8.3')).step, 'extensions');
     const final = await resolveFlow(
       parseState({ target: 'metal', version: '1.10.6', arch: 'amd64', cmdline: 'a', step: 'final' }),
       d,
+      NO_SB,
     );
     assert.equal(final.step, 'final');
     assert.equal(final.context.document, 'customization:\n  extraKernelArgs:\n    - "a"\n');
     const boot = await resolveFlow(
       parseState({ target: 'metal', version: '1.10.6', arch: 'amd64', bootloader: 'grub', step: 'final' }),
       d,
+      NO_SB,
     );
     assert.deepEqual(
       [boot.step, boot.error],

@@ -8,6 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildDiskImage } from '../../builders/disk/build-disk-image.js';
 import type { EnrollKeys } from '../../builders/disk/esp.js';
+import { requireGrubDir } from '../../builders/disk/grub-images.js';
 import { adjustedDiskSizeMiB, chooseBootloader } from '../../builders/disk/layouts.js';
 import { BUILD_EPOCH } from '../../builders/reproducible.js';
 import type { CachedAsset } from '../../cache/asset-cache.js';
@@ -77,6 +78,9 @@ export const imageKind: AssetKindModule = {
     const diskSizeMiB = adjustedDiskSizeMiB(r.image.diskSizeMiB, bootloader, ctx.quirks);
     const usesGrub = bootloader !== 'sd-boot';
     const usesSdBoot = bootloader !== 'grub';
+    // Debian's amd64 archive has no arm64-efi GRUB modules: say so at plan time (501 naming the
+    // config key), as the ISO does, so the status route and the wizard know before any build.
+    if (usesGrub && r.arch === 'arm64') await requireGrubDir('arm64-efi', ctx.settings.grubDirs);
     const mode = usesSdBoot && r.secureBoot ? enrollMode(s, true) : undefined;
     const metal = { arch: r.arch, platform: 'metal', secureBoot: false } as const;
     const deps: Record<string, AssetRequest> = {

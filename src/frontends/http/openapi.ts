@@ -68,7 +68,7 @@ function uiPaths(): Json {
     '/': {
       get: {
         summary:
-          'The web wizard: every step is this page; the final step (`step=final`) creates the schematic like POST /schematics and lists its links',
+          'The web wizard: every step is this page; the final step (`step=final`) creates the schematic like POST /schematics and lists what this factory can deliver for it — each asset planned (never built) first, linked with its build status at page time and the relative URL of its status stream (`data-status-url`, `GET`/`POST /status/…`), or listed as unavailable with the reason the asset route gives',
         parameters: [
           query('step', 'Step to show', {
             schema: {
@@ -81,7 +81,10 @@ function uiPaths(): Json {
           query('platform', 'Cloud platform (target cloud)'),
           query('board', 'Overlay name (target sbc)'),
           query('arch', 'amd64 or arm64'),
-          query('secureboot', 'true for Secure Boot assets'),
+          query(
+            'secureboot',
+            'true for Secure Boot assets (offered only when Secure Boot signing is configured)',
+          ),
           {
             name: 'extensions',
             in: 'query',

@@ -51,6 +51,8 @@ export interface FlowContext {
   readonly targetVersions: readonly string[];
   /** Newest stable version of `targetVersions` (the preselected one). */
   readonly defaultVersion: string | undefined;
+  /** Secure Boot signing is configured on this factory. */
+  readonly secureBootConfigured: boolean;
   target?: Target;
   versionTag?: string;
   quirks?: Quirks;
@@ -60,8 +62,10 @@ export interface FlowContext {
   overlays?: readonly OverlayEntry[];
   board?: OverlayEntry;
   arch?: Arch;
-  /** Secure boot can be chosen for this platform and version. */
+  /** Secure boot can be chosen for this platform and version, on this factory. */
   secureBootOffered?: boolean;
+  /** Why it cannot, when it cannot (shown on the architecture step). */
+  secureBootWhyNot?: string;
   secureBoot?: boolean;
   /** Listed catalog (sorted, hidden ones removed) and the chosen entries. */
   catalog?: readonly ExtensionEntry[];
@@ -166,14 +170,22 @@ const CHECKS: Record<Exclude<StepName, 'final'>, Check> = {
   },
   async arch(ctx) {
     const p = ctx.platform;
-    ctx.secureBootOffered = Boolean(p?.secureBoot && ctx.quirks?.supportsUKI);
+    ctx.secureBootOffered = Boolean(p?.secureBoot && ctx.quirks?.supportsUKI && ctx.secureBootConfigured);
+    if (!ctx.secureBootOffered) {
+      ctx.secureBootWhyNot =
+        p?.secureBoot && ctx.quirks?.supportsUKI
+          ? 'This factory has no Secure Boot signing key configured.'
+          : `Secure Boot is not offered for ${p?.label ?? 'this platform'} on Talos ${ctx.versionTag}.`;
+    }
     const arch = ctx.state.arch;
     if (arch === '') return 'Choose an architecture.';
     if (!p?.architectures.includes(arch as Arch)) {
       return `Architecture ${JSON.stringify(arch)} is not available for ${p?.label ?? 'this platform'}.`;
     }
     if (ctx.state.secureBoot && !ctx.secureBootOffered) {
-      return `Secure Boot is not available for ${p.label} on Talos ${ctx.versionTag}.`;
+      return ctx.secureBootConfigured
+        ? `Secure Boot is not available for ${p.label} on Talos ${ctx.versionTag}.`
+        : 'Secure Boot is not available: this factory has no Secure Boot signing key configured.';
     }
     ctx.arch = arch as Arch;
     ctx.secureBoot = ctx.state.secureBoot;
@@ -220,8 +232,18 @@ const CHECKS: Record<Exclude<StepName, 'final'>, Check> = {
   },
 };
 
+/** What the factory offers beyond the release data. */
+export interface FlowOptions {
+  /** Secure Boot signing is configured (else `-secureboot` assets answer 400 and are not offered). */
+  readonly secureBoot: boolean;
+}
+
 /** Runs the flow up to the step asked for (or the first one whose choice is missing or invalid). */
-export async function resolveFlow(state: WizardState, data: WizardData): Promise<FlowResult> {
+export async function resolveFlow(
+  state: WizardState,
+  data: WizardData,
+  options: FlowOptions,
+): Promise<FlowResult> {
   const steps = stepsFor(state.target);
   const versions = [...(await data.versions())].reverse();
   const targetVersions =
@@ -234,6 +256,7 @@ export async function resolveFlow(state: WizardState, data: WizardData): Promise
     versions,
     targetVersions,
     defaultVersion: newestStable(targetVersions),
+    secureBootConfigured: options.secureBoot,
   };
   const asked: StepName = isStep(state.step) && steps.includes(state.step) ? state.step : 'target';
   for (const step of steps) {

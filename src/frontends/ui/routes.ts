@@ -1,13 +1,14 @@
 /**
  * The web wizard's routes: `GET /` (every step; state in the query, so each page is a shareable
  * URL and works without JavaScript) and `GET /ui/static/:file` (stylesheet, script, icon with
- * cache headers). Pages carry a strict Content-Security-Policy: only the factory's own files, no
- * inline script or style.
+ * cache headers). The final page links only what plans for this factory (`availability.ts`);
+ * its script follows build status on the same origin (`/status/…`). Pages carry a strict
+ * Content-Security-Policy: only the factory's own files, no inline script or style.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { FactoryError, isFactoryError } from '../../errors.js';
-import type { AssetKind } from '../../profile/build-request.js';
 import type { LoadedSchematic, SchematicService } from '../../storage/schematic-service.js';
+import { AssetProbe, type AssetPlanner } from './availability.js';
 import { prefillFrom } from './document.js';
 import { resolveFlow, type FlowContext, type WizardData } from './flow.js';
 import { offerFor } from './offer.js';
@@ -21,12 +22,12 @@ import { loadStaticFiles, staticHref, type StaticFile } from './static-files.js'
 export interface UiDeps {
   readonly schematics: SchematicService;
   readonly release: WizardData;
-  /** Whether this factory builds assets of a kind today (others are shown as unavailable). */
-  readonly supports: (kind: AssetKind) => boolean;
+  /** Plans (never builds) what the final page offers, and reads build status. */
+  readonly assets: AssetPlanner;
+  /** Secure Boot signing is configured: only then are `-secureboot` assets offered. */
+  readonly secureBoot: boolean;
   readonly externalURL: string;
   readonly externalPXEURL: string;
-  /** The OCI registry frontend serves installer images. */
-  readonly installerServed: boolean;
   readonly factoryVersion: string;
   /** Static files; default: read from `src/frontends/ui/static/`. */
   readonly staticFiles?: Map<string, StaticFile>;
@@ -98,6 +99,7 @@ export function registerUiRoutes(app: FastifyInstance, deps: UiDeps): void {
     return staticHref(f);
   };
   const assets: PageAssets = { css: href('wizard.css'), js: href('wizard.js'), icon: href('favicon.svg') };
+  const probe = new AssetProbe(deps.assets);
 
   app.get('/', async (request, reply) => {
     const params = request.query as Params;
@@ -114,7 +116,7 @@ export function registerUiRoutes(app: FastifyInstance, deps: UiDeps): void {
       }
     }
 
-    const result = await resolveFlow(state, deps.release);
+    const result = await resolveFlow(state, deps.release, { secureBoot: deps.secureBoot });
     const ctx = result.context;
     const shell = { assets, factoryVersion: deps.factoryVersion, notices };
     securityHeaders(reply).header('Cache-Control', 'no-cache').type('text/html; charset=utf-8');
@@ -158,17 +160,22 @@ export function registerUiRoutes(app: FastifyInstance, deps: UiDeps): void {
       secureBoot: ctx.secureBoot ?? false,
       board: ctx.board !== undefined,
       quirks: ctx.quirks,
-      supports: deps.supports,
     });
+    const offered = [
+      ...offer.groups.flatMap((g) => g.assets.map((a) => a.file)),
+      ...(offer.pxe?.uses ?? []),
+      ...(offer.installer.asset ? [offer.installer.asset.file] : []),
+    ];
+    const availability = await probe.probe(created, ctx.versionTag, offered);
     const body = renderFinal({
       id: created.id,
       canonical: created.canonical,
       versionTag: ctx.versionTag,
       summary: summary(ctx),
       offer,
+      availability,
       externalURL: deps.externalURL,
       externalPXEURL: deps.externalPXEURL,
-      installerServed: deps.installerServed,
       editHref: `./?schematic-id=${created.id}`,
     });
     return reply.send(

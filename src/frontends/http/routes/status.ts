@@ -19,8 +19,32 @@ export interface StatusRouteDeps extends LookupDeps {
   maxStreamMs?: number;
 }
 
+/** The JSON body of a status (`undefined` fields are left out of the JSON). */
+export type StatusBody =
+  | { readonly state: 'ready'; readonly size: number; readonly sha256: string }
+  | { readonly state: 'idle' }
+  | {
+      readonly state: 'queued';
+      readonly position: number;
+      readonly kind: string | undefined;
+      readonly dependency: string | undefined;
+    }
+  | {
+      readonly state: 'building';
+      readonly kind: string | undefined;
+      readonly dependency: string | undefined;
+      readonly step: string | undefined;
+      readonly elapsedMs: number;
+    }
+  | {
+      readonly state: 'failed';
+      readonly code: string;
+      readonly message: string;
+      readonly dependency: string | undefined;
+    };
+
 /** The JSON shape: state plus what that state knows, elapsed instead of a start time. */
-export function statusBody(s: AssetStatus, now = Date.now()): Record<string, unknown> {
+export function statusBody(s: AssetStatus, now = Date.now()): StatusBody {
   switch (s.state) {
     case 'ready':
       return { state: 'ready', size: s.size, sha256: s.sha256 };
@@ -108,7 +132,7 @@ async function stream(reply: FastifyReply, planned: PlanResult, deps: StatusRout
         res.write(': keep-alive\n\n'); // proxies drop idle streams
         lastWrite = Date.now();
       }
-      if (FINAL.has(String(body.state))) break;
+      if (FINAL.has(body.state)) break;
       await new Promise((r) => setTimeout(r, pollMs));
     }
   } finally {

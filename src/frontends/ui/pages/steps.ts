@@ -176,9 +176,7 @@ const arch: StepRenderer = (ctx) => {
           >
         </div>
       </fieldset>`
-    : html`<p class="hint">
-        Secure Boot is not offered for ${p?.label ?? 'this platform'} on Talos ${ctx.versionTag}.
-      </p>`;
+    : html`<p class="hint">${ctx.secureBootWhyNot ?? ''}</p>`;
   return {
     title: 'Architecture',
     body: form(
