@@ -185,6 +185,14 @@ function cacheSize(cache: AssetCache | undefined): { bytes?: number; entries?: n
 export async function createFactory(config: Config, overrides: FactoryOverrides = {}): Promise<Factory> {
   const dataDir = resolve(config.dataDir);
   let ready = false;
+  // Key material first, before anything that holds a handle (workers, timers) is started: a
+  // problem stops start-up with a message naming the config key (never the key itself) and
+  // leaves nothing running.
+  const secureBoot = await loadSecureBootMaterial(config.secureBoot, dataDir);
+  const signingKey = await loadSigningKey(
+    config.registry.signingKeyPath,
+    join(dataDir, 'registry', 'signing-key.pem'),
+  );
   // Metrics read live values from components built below (closures, evaluated at scrape time).
   const live: { runner?: BuildRunner; cache?: AssetCache; store?: CachedSchematicStore } = {};
   const metrics =
@@ -262,8 +270,6 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
   });
   live.runner = runner;
   const externalURL = externalUrlOf(config);
-  // Key problems stop start-up with a message naming the config key (never the key itself).
-  const secureBoot = await loadSecureBootMaterial(config.secureBoot, dataDir);
   const intermediates = config.build.reuseIntermediates
     ? new CachedIntermediateStore(cache, { stagingDir: join(workRoot, 'intermediates'), log })
     : undefined;
@@ -288,10 +294,6 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
       ? new MeteredAssetService(assetDeps, metrics, meteredCache)
       : new AssetService(assetDeps);
 
-  const signingKey = await loadSigningKey(
-    config.registry.signingKeyPath,
-    join(dataDir, 'registry', 'signing-key.pem'),
-  );
   const external = config.registry.external;
   const installers = new InstallerImages({
     schematics,
