@@ -6,6 +6,7 @@ import { resolve, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/schema.js';
 import { buildHttpApp, closeHttpApp } from './frontends/http/server.js';
+import { Delivery } from './frontends/http/deliver.js';
 import { registerVersionRoutes } from './frontends/http/routes/versions.js';
 import { registerImageRoutes } from './frontends/http/routes/image.js';
 import { registerPxeRoutes } from './frontends/http/routes/pxe.js';
@@ -307,6 +308,13 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
     log,
   });
   const proxy = new SourceProxy({ release, maxBlobBytes: config.registry.maxBlobSize });
+  // Cached bytes: from reused buffers, or behind nginx as X-Accel-Redirect into the data dir.
+  const delivery = new Delivery({
+    ...(config.http.accelRedirect
+      ? { accelRedirect: { prefix: config.http.accelRedirect, root: dataDir } }
+      : {}),
+    responseIdleMs: config.http.responseIdleTimeout,
+  });
 
   const app = buildHttpApp({
     version: factoryVersion(),
@@ -329,7 +337,7 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
     hooks: metrics ? [(a) => registerHttpMetrics(a, metrics)] : [],
     routes: [
       (a) => registerVersionRoutes(a, release),
-      (a) => registerImageRoutes(a, { schematics, release, assets, secureBoot }),
+      (a) => registerImageRoutes(a, { schematics, release, assets, secureBoot, delivery }),
       (a) => registerStatusRoutes(a, { schematics, release, assets, secureBoot }),
       (a) => registerSecureBootRoutes(a, secureBoot?.signer.certificatePem),
       (a) =>
@@ -341,7 +349,7 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
           baseUrl: config.http.externalPXEURL ?? externalURL,
           uefiInitrdArg: config.pxe.uefiInitrdArg,
         }),
-      (a) => registerRegistryRoutes(a, { installers, proxy, publicKeyPem: signingKey.publicPem }),
+      (a) => registerRegistryRoutes(a, { installers, proxy, publicKeyPem: signingKey.publicPem, delivery }),
       (a) =>
         registerUiRoutes(a, {
           schematics,

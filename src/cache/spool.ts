@@ -96,6 +96,25 @@ export class Spool {
     return handle.createReadStream(range ? { start: range.start, end: range.end } : {});
   }
 
+  /**
+   * The path of the held copy of `sha256` when it is still the verified file (same identity), or
+   * undefined; like `open`, a copy changed on disk is dropped.
+   */
+  async localPath(sha256: string): Promise<string | undefined> {
+    if (!this.#held.has(sha256)) return undefined;
+    const path = this.#path(sha256);
+    const st = await stat(path).catch(() => undefined);
+    if (st && fileIdentity(st) === this.#identities.get(sha256)) {
+      this.#held.delete(sha256);
+      this.#held.set(sha256, st.size);
+      return path;
+    }
+    if (st) this.#log.error({ sha256 }, 'local copy of cached asset changed on disk; dropping it');
+    this.#forget(sha256);
+    if (st) await rm(path, { force: true });
+    return undefined;
+  }
+
   /** Takes a verified file into the spool (renamed when possible, copied otherwise). */
   async adopt(sha256: string, size: number, path: string): Promise<void> {
     if (!this.fits(size) || this.#held.has(sha256)) return;
