@@ -52,6 +52,7 @@ import { schematicObserver } from './metrics/schematic-observer.js';
 import { startMetricsServer, type MetricsServer } from './metrics/server.js';
 import { scrubPaths } from './util/scrub-paths.js';
 import { claimProcessDir } from './util/process-lock.js';
+import { sweepStaleTemps } from './util/stale-temps.js';
 
 /** A built factory: the HTTP app plus lifecycle. */
 export interface Factory {
@@ -234,6 +235,9 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
   const meteredCache = metrics ? new MeteredAssetCache(baseCache, metrics) : undefined;
   const cache = meteredCache ?? baseCache;
   const workRoot = await prepareWorkRoot(join(dataDir, 'work'), log);
+  // Temp files of processes killed mid-write (a crash, kill -9) anywhere else in the data dir.
+  const swept = await sweepStaleTemps(dataDir, { skip: ['work', 'demo-release', 'demo-grub'] });
+
   const release = new ReleaseSource({
     images: metered(
       overrides.imageSource ?? buildImageSource(config, client),
@@ -363,6 +367,8 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
     ],
   });
   sink.log = app.log;
+  if (swept.length > 0)
+    log.warn({ count: swept.length, first: swept[0] }, 'removed temp files left by a crash');
   await app.ready();
   ready = true;
   let metricsServer: MetricsServer | undefined;

@@ -3,13 +3,14 @@
  * (erroring at the end on mismatch), small buffered reads, and downloads to a file that appear
  * at their destination only once complete and verified.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { FactoryError } from '../errors.js';
+import { tempPathFor } from '../util/atomic-file.js';
 import { type ClientContext, repoPath, waitBeforeRetry } from './context.js';
 import { digestAlgorithm, digestMismatch, digestOf } from './digest.js';
 import { TransientUpstreamError } from './failure.js';
@@ -167,7 +168,7 @@ export async function downloadBlob(
 ): Promise<DownloadedBlob> {
   await mkdir(dirname(destPath), { recursive: true });
   for (let attempt = 1; ; attempt++) {
-    const temp = join(dirname(destPath), `.${basename(destPath)}.${randomUUID()}.part`);
+    const temp = tempPathFor(destPath);
     try {
       const stream = await getBlob(ctx, repo, digest, options);
       await pipeline(
