@@ -100,6 +100,7 @@ export async function getBlob(
   repo: RepositoryRef,
   digest: string,
   options: BlobReadOptions = {},
+  retry = true,
 ): Promise<Readable> {
   const what = `${blobWhat(repo, digest)} from ${repo.registry}`;
   const { body, declared } = await ctx.transport.execute(
@@ -110,6 +111,7 @@ export async function getBlob(
       scopes: pullScopes(repo),
       expect: [200],
       what: blobWhat(repo, digest),
+      retry,
       ...(options.signal ? { signal: options.signal } : {}),
     },
     (res) => {
@@ -156,8 +158,9 @@ export async function getBlobBytes(
 
 /**
  * Downloads a blob to `destPath`: written to a sibling temp file, verified, then renamed, so the
- * destination only ever holds complete, verified content. Interrupted transfers are restarted
- * per the retry policy; a digest mismatch is not (the temp file is removed either way).
+ * destination only ever holds complete, verified content. Failed and interrupted transfers are
+ * restarted per the retry policy — `maxAttempts` requests in all, Retry-After honoured; a digest
+ * mismatch is not (the temp file is removed either way).
  */
 export async function downloadBlob(
   ctx: ClientContext,
@@ -170,7 +173,9 @@ export async function downloadBlob(
   for (let attempt = 1; ; attempt++) {
     const temp = tempPathFor(destPath);
     try {
-      const stream = await getBlob(ctx, repo, digest, options);
+      // One request per attempt: this loop owns the whole retry budget (the transport would
+      // otherwise retry a failed request inside each attempt: attempts × attempts requests).
+      const stream = await getBlob(ctx, repo, digest, options, false);
       await pipeline(
         stream,
         createWriteStream(temp, { flags: 'wx', flush: true }),
@@ -187,7 +192,7 @@ export async function downloadBlob(
           cause: e,
         });
       }
-      await waitBeforeRetry(ctx, attempt, options.signal);
+      await waitBeforeRetry(ctx, attempt, options.signal, e.retryAfterMs);
     }
   }
 }
