@@ -6,6 +6,7 @@ import { resolve, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/schema.js';
 import { buildHttpApp, closeHttpApp } from './frontends/http/server.js';
+import { Delivery } from './frontends/http/deliver.js';
 import { registerVersionRoutes } from './frontends/http/routes/versions.js';
 import { registerImageRoutes } from './frontends/http/routes/image.js';
 import { registerPxeRoutes } from './frontends/http/routes/pxe.js';
@@ -51,6 +52,7 @@ import { schematicObserver } from './metrics/schematic-observer.js';
 import { startMetricsServer, type MetricsServer } from './metrics/server.js';
 import { scrubPaths } from './util/scrub-paths.js';
 import { claimProcessDir } from './util/process-lock.js';
+import { sweepStaleTemps } from './util/stale-temps.js';
 
 /** A built factory: the HTTP app plus lifecycle. */
 export interface Factory {
@@ -243,6 +245,9 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
   const meteredCache = metrics ? new MeteredAssetCache(baseCache, metrics) : undefined;
   const cache = meteredCache ?? baseCache;
   const workRoot = await prepareWorkRoot(join(dataDir, 'work'), log);
+  // Temp files of processes killed mid-write (a crash, kill -9) anywhere else in the data dir.
+  const swept = await sweepStaleTemps(dataDir, { skip: ['work', 'demo-release', 'demo-grub'] });
+
   const release = new ReleaseSource({
     images: metered(
       overrides.imageSource ?? buildImageSource(config, client),
@@ -311,6 +316,13 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
     log,
   });
   const proxy = new SourceProxy({ release, maxBlobBytes: config.registry.maxBlobSize });
+  // Cached bytes: from reused buffers, or behind nginx as X-Accel-Redirect into the data dir.
+  const delivery = new Delivery({
+    ...(config.http.accelRedirect
+      ? { accelRedirect: { prefix: config.http.accelRedirect, root: dataDir } }
+      : {}),
+    responseIdleMs: config.http.responseIdleTimeout,
+  });
 
   const app = buildHttpApp({
     version: factoryVersion(),
@@ -333,7 +345,7 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
     hooks: metrics ? [(a) => registerHttpMetrics(a, metrics)] : [],
     routes: [
       (a) => registerVersionRoutes(a, release),
-      (a) => registerImageRoutes(a, { schematics, release, assets, secureBoot }),
+      (a) => registerImageRoutes(a, { schematics, release, assets, secureBoot, delivery }),
       (a) => registerStatusRoutes(a, { schematics, release, assets, secureBoot }),
       (a) => registerSecureBootRoutes(a, secureBoot?.signer.certificatePem),
       (a) =>
@@ -345,7 +357,7 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
           baseUrl: config.http.externalPXEURL ?? externalURL,
           uefiInitrdArg: config.pxe.uefiInitrdArg,
         }),
-      (a) => registerRegistryRoutes(a, { installers, proxy, publicKeyPem: signingKey.publicPem }),
+      (a) => registerRegistryRoutes(a, { installers, proxy, publicKeyPem: signingKey.publicPem, delivery }),
       (a) =>
         registerUiRoutes(a, {
           schematics,
@@ -359,6 +371,8 @@ export async function createFactory(config: Config, overrides: FactoryOverrides 
     ],
   });
   sink.log = app.log;
+  if (swept.length > 0)
+    log.warn({ count: swept.length, first: swept[0] }, 'removed temp files left by a crash');
   await app.ready();
   ready = true;
   let metricsServer: MetricsServer | undefined;

@@ -5,6 +5,13 @@
  */
 import type { Readable } from 'node:stream';
 
+/** Where an asset's bytes sit as one local file: its path, and where the bytes start in it. */
+export interface LocalFile {
+  readonly path: string;
+  /** Byte offset of the asset's first byte in the file (0 unless the asset is part of a larger file). */
+  readonly offset: number;
+}
+
 /** A finished, cached asset. */
 export interface CachedAsset {
   readonly key: string;
@@ -15,6 +22,11 @@ export interface CachedAsset {
   readonly sha512: string;
   /** Opens the bytes, optionally a byte range [start, end] inclusive. */
   open(range?: { start: number; end: number }): Promise<Readable>;
+  /**
+   * The verified local file holding the bytes, when there is one: delivery then reads it with
+   * reused buffers, or hands it to a front proxy (`http.accelRedirect`). Undefined: use `open`.
+   */
+  localFile?(): Promise<LocalFile | undefined>;
 }
 
 /** Get/put of built assets by key. */

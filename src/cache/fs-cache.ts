@@ -163,6 +163,8 @@ export class FsAssetCache implements AssetCache {
           highWaterMark: Math.max(1, Math.min(READ_CHUNK, range ? range.end - range.start + 1 : rec.size)),
           ...(range ? { start: range.start, end: range.end } : {}),
         }),
+      // Verified by the `get` that returned this asset (identity checked, re-hashed if changed).
+      localFile: () => Promise.resolve({ path, offset: 0 }),
     };
   }
 

@@ -182,6 +182,10 @@ export class RegistryAssetCache implements AssetCache {
         const stream = await this.#client.getBlob(this.#repo, entry.digest, { size: entry.size });
         return range ? sliceStream(stream, range, entry.size, what) : stream;
       },
+      localFile: async () => {
+        const path = await this.#spool.localPath(entry.sha256);
+        return path === undefined ? undefined : { path, offset: 0 };
+      },
     };
   }
 

@@ -7,18 +7,18 @@
  * The directory belongs to one cache instance: it is emptied of earlier contents on first use,
  * because copies left by another process were not verified by this one.
  */
-import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { copyFile, type FileHandle, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { InclusiveRange } from './byte-range.js';
+import { tempPathFor } from '../util/atomic-file.js';
 import { fileIdentity } from '../util/file-identity.js';
 import { type Logger, silentLogger } from '../util/logger.js';
 
 const COPY = /^[a-f0-9]{64}\.blob$/;
-const PART = /^\.[a-f0-9]{64}\.[0-9a-f-]+\.part$/;
+const PART = /^\.[a-f0-9]{64}\.blob\.tmp-/;
 
 /** An in-progress copy: write chunks, then `commit` (keeps it) or `abort` (discards it). */
 export interface SpoolWriter {
@@ -96,6 +96,25 @@ export class Spool {
     return handle.createReadStream(range ? { start: range.start, end: range.end } : {});
   }
 
+  /**
+   * The path of the held copy of `sha256` when it is still the verified file (same identity), or
+   * undefined; like `open`, a copy changed on disk is dropped.
+   */
+  async localPath(sha256: string): Promise<string | undefined> {
+    if (!this.#held.has(sha256)) return undefined;
+    const path = this.#path(sha256);
+    const st = await stat(path).catch(() => undefined);
+    if (st && fileIdentity(st) === this.#identities.get(sha256)) {
+      this.#held.delete(sha256);
+      this.#held.set(sha256, st.size);
+      return path;
+    }
+    if (st) this.#log.error({ sha256 }, 'local copy of cached asset changed on disk; dropping it');
+    this.#forget(sha256);
+    if (st) await rm(path, { force: true });
+    return undefined;
+  }
+
   /** Takes a verified file into the spool (renamed when possible, copied otherwise). */
   async adopt(sha256: string, size: number, path: string): Promise<void> {
     if (!this.fits(size) || this.#held.has(sha256)) return;
@@ -145,7 +164,7 @@ export class Spool {
   }
 
   #tempPath(sha256: string): string {
-    return join(this.#dir, `.${sha256}.${randomUUID()}.part`);
+    return tempPathFor(this.#path(sha256));
   }
 
   #forget(sha256: string): void {

@@ -94,6 +94,22 @@ export const configSchema = z
         maxConnections: z.number().int().min(1).default(1024),
         /** On shutdown, in-flight requests get this long; connections still open then are cut. */
         shutdownGracePeriod: duration('30s'),
+        /**
+         * Behind nginx: the prefix of an `internal` location aliasing the data dir. Cache hits on
+         * asset and blob routes then answer with headers and `X-Accel-Redirect`, and nginx sends
+         * the file (when the request carries `X-Sendfile-Type: X-Accel-Redirect`). Unset: off.
+         */
+        accelRedirect: z
+          .string()
+          .regex(
+            /^(\/[A-Za-z0-9._~-]+)+$/,
+            'expected a location prefix such as /_factory (no trailing slash, no spaces, ? or #)',
+          )
+          .refine(
+            (s) => !s.split('/').some((seg) => seg === '.' || seg === '..'),
+            'must not contain . or .. segments',
+          )
+          .optional(),
       })
       .prefault({}),
     dataDir: z.string().min(1).default('./data'),

@@ -3,13 +3,14 @@
  * (erroring at the end on mismatch), small buffered reads, and downloads to a file that appear
  * at their destination only once complete and verified.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { FactoryError } from '../errors.js';
+import { tempPathFor } from '../util/atomic-file.js';
 import { type ClientContext, repoPath, waitBeforeRetry } from './context.js';
 import { digestAlgorithm, digestMismatch, digestOf } from './digest.js';
 import { TransientUpstreamError } from './failure.js';
@@ -99,6 +100,7 @@ export async function getBlob(
   repo: RepositoryRef,
   digest: string,
   options: BlobReadOptions = {},
+  retry = true,
 ): Promise<Readable> {
   const what = `${blobWhat(repo, digest)} from ${repo.registry}`;
   const { body, declared } = await ctx.transport.execute(
@@ -109,6 +111,7 @@ export async function getBlob(
       scopes: pullScopes(repo),
       expect: [200],
       what: blobWhat(repo, digest),
+      retry,
       ...(options.signal ? { signal: options.signal } : {}),
     },
     (res) => {
@@ -155,8 +158,9 @@ export async function getBlobBytes(
 
 /**
  * Downloads a blob to `destPath`: written to a sibling temp file, verified, then renamed, so the
- * destination only ever holds complete, verified content. Interrupted transfers are restarted
- * per the retry policy; a digest mismatch is not (the temp file is removed either way).
+ * destination only ever holds complete, verified content. Failed and interrupted transfers are
+ * restarted per the retry policy — `maxAttempts` requests in all, Retry-After honoured; a digest
+ * mismatch is not (the temp file is removed either way).
  */
 export async function downloadBlob(
   ctx: ClientContext,
@@ -167,9 +171,11 @@ export async function downloadBlob(
 ): Promise<DownloadedBlob> {
   await mkdir(dirname(destPath), { recursive: true });
   for (let attempt = 1; ; attempt++) {
-    const temp = join(dirname(destPath), `.${basename(destPath)}.${randomUUID()}.part`);
+    const temp = tempPathFor(destPath);
     try {
-      const stream = await getBlob(ctx, repo, digest, options);
+      // One request per attempt: this loop owns the whole retry budget (the transport would
+      // otherwise retry a failed request inside each attempt: attempts × attempts requests).
+      const stream = await getBlob(ctx, repo, digest, options, false);
       await pipeline(
         stream,
         createWriteStream(temp, { flags: 'wx', flush: true }),
@@ -186,7 +192,7 @@ export async function downloadBlob(
           cause: e,
         });
       }
-      await waitBeforeRetry(ctx, attempt, options.signal);
+      await waitBeforeRetry(ctx, attempt, options.signal, e.retryAfterMs);
     }
   }
 }

@@ -21,7 +21,15 @@ export function repoPath(repo: RepositoryRef, suffix: string): string {
   return `/v2/${repo.repository}/${suffix}`;
 }
 
-/** Waits before operation-level retry number `retry` (1-based) using the client's policy. */
-export function waitBeforeRetry(ctx: ClientContext, retry: number, signal?: AbortSignal): Promise<void> {
-  return ctx.sleep(backoffDelay(ctx.retry, retry, ctx.random), signal);
+/**
+ * Waits before operation-level retry number `retry` (1-based) using the client's policy, or the
+ * registry's Retry-After when it sent one.
+ */
+export function waitBeforeRetry(
+  ctx: ClientContext,
+  retry: number,
+  signal?: AbortSignal,
+  retryAfterMs?: number,
+): Promise<void> {
+  return ctx.sleep(backoffDelay(ctx.retry, retry, ctx.random, retryAfterMs), signal);
 }

@@ -29,7 +29,7 @@ export class TransientFailure extends Error {
     const options = { cause: this.cause ?? this };
     const message = `${this.message}${suffix}`;
     return restartable
-      ? new TransientUpstreamError(code, message, options)
+      ? new TransientUpstreamError(code, message, { ...options, retryAfterMs: this.retryAfterMs })
       : new FactoryError(code, message, options);
   }
 }
@@ -39,7 +39,19 @@ export class TransientFailure extends Error {
  * (a body stream cut short or stalled, an upload request sent only once). Code owning the whole
  * operation (a download to a file, an upload session) may restart that operation on it.
  */
-export class TransientUpstreamError extends FactoryError {}
+export class TransientUpstreamError extends FactoryError {
+  /** The registry's Retry-After, when it sent one (the restarting owner honours it). */
+  readonly retryAfterMs: number | undefined;
+
+  constructor(
+    code: ConstructorParameters<typeof FactoryError>[0],
+    message: string,
+    options: { cause?: unknown; retryAfterMs?: number | undefined } = {},
+  ) {
+    super(code, message, options.cause === undefined ? {} : { cause: options.cause });
+    this.retryAfterMs = options.retryAfterMs;
+  }
+}
 
 // Socket-level error codes that mean "try again later", as reported by Node and undici.
 const TRANSIENT_CODES = new Set([

@@ -14,6 +14,7 @@ import { parseManifest, type Descriptor, type ImageManifest } from '../oci/manif
 import { selectPlatform } from '../oci/platform.js';
 import { type Logger, silentLogger } from '../util/logger.js';
 import { SingleFlight } from '../util/single-flight.js';
+import { tempTag } from '../util/stale-temps.js';
 import { BlobStore } from './blob-store.js';
 import { DiskLru } from './disk-lru.js';
 import {
@@ -317,11 +318,7 @@ export class ReleaseSource {
 
   async #extractImageFiles(repository: string, tag: string, files: string[]): Promise<Map<string, string>> {
     const image = await this.pullImage(repository, tag, 'amd64');
-    const tmp = join(
-      this.#o.cacheDir,
-      'tmp',
-      `catalog-${process.pid}-${Math.random().toString(36).slice(2)}`,
-    );
+    const tmp = join(this.#o.cacheDir, 'tmp', `catalog${tempTag()}`);
     try {
       await extractLayers(image.layers, tmp);
       const out = new Map<string, string>();
@@ -542,7 +539,7 @@ export class ReleaseSource {
   }
 
   async #extractInputs(image: PulledImage, arch: Arch, dir: string): Promise<void> {
-    const tmp = `${dir}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+    const tmp = `${dir}${tempTag()}`;
     try {
       await extractLayers(image.layers, tmp, [`usr/install/${arch}/*`]);
       const src = join(tmp, 'usr', 'install', arch);

@@ -1,11 +1,14 @@
 /** Atomic file writes: write a temp file in the target directory, fsync, then rename over the target. */
-import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
+import { tempTag } from './stale-temps.js';
 
-/** A temp path beside `target` (same directory, so the final rename is atomic). */
+/**
+ * A temp path beside `target` (same directory, so the final rename is atomic), named after this
+ * process so a start after a crash can sweep it (`stale-temps.ts`).
+ */
 export function tempPathFor(target: string): string {
-  return join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+  return join(dirname(target), `.${basename(target)}${tempTag()}`);
 }
 
 /**

@@ -2,7 +2,7 @@
  * A fault-injecting HTTP proxy for tests, placed in front of a registry. Rules (matched in order,
  * each for a number of times) can answer with a status (500, 429 + Retry-After…), cut a body
  * short, flip one body byte, drop Content-Length, stall forever (before the response or after
- * part of the body), or emulate tag pagination
+ * part of the body), reset the connection, trickle the body out slowly, or emulate tag pagination
  * (distribution 2.8 ignores `n`/`last` on tags/list, registries like ghcr.io honour them).
  * The Host header is forwarded unchanged so the registry's Location URLs point back at the proxy.
  */
@@ -28,6 +28,10 @@ export type Fault =
   | { readonly kind: 'strip-length' }
   | { readonly kind: 'hang' }
   | { readonly kind: 'stall'; readonly afterBytes: number }
+  /** Drops the connection with a TCP RST before answering. */
+  | { readonly kind: 'reset' }
+  /** Sends the body in `pieces` parts, `intervalMs` apart (headers at once). */
+  | { readonly kind: 'trickle'; readonly pieces: number; readonly intervalMs: number }
   | { readonly kind: 'paginate-tags' };
 
 /** When and how often a fault applies. */
@@ -45,6 +49,8 @@ export interface ProxiedRequest {
   readonly path: string;
   readonly fault?: Fault['kind'];
   readonly status?: number;
+  /** When the request arrived (ms since the epoch). */
+  readonly at: number;
 }
 
 /** A running proxy. */
@@ -135,8 +141,10 @@ export async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = req.url ?? '/';
     const fault = take(req);
+    const at = Date.now();
     const log = (status?: number): void => {
       requests.push({
+        at,
         method: req.method ?? '',
         path,
         ...(fault ? { fault: fault.kind } : {}),
@@ -145,6 +153,11 @@ export async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
     };
     if (fault?.kind === 'hang') {
       log();
+      return;
+    }
+    if (fault?.kind === 'reset') {
+      log();
+      req.socket.resetAndDestroy();
       return;
     }
     if (fault?.kind === 'status') {
@@ -183,6 +196,17 @@ export async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
       up.message.destroy();
       // Give the partial body a moment to leave before the connection is cut.
       setTimeout(() => res.socket?.destroy(), 20);
+      return;
+    }
+    if (fault?.kind === 'trickle') {
+      const body = await readAll(up.message);
+      res.writeHead(up.status, up.headers);
+      const piece = Math.max(1, Math.ceil(body.length / fault.pieces));
+      for (let off = 0; off < body.length && !res.destroyed; off += piece) {
+        if (off > 0) await new Promise((r) => setTimeout(r, fault.intervalMs));
+        res.write(body.subarray(off, off + piece));
+      }
+      res.end();
       return;
     }
     if (fault?.kind === 'corrupt' || fault?.kind === 'strip-length') {

@@ -19,7 +19,7 @@ import { copyFile, mkdir, readFile, readdir, rename, stat } from 'node:fs/promis
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { FactoryError, isFactoryError } from '../../errors.js';
+import { FactoryError, isFactoryError, storageError } from '../../errors.js';
 import { MANIFEST_VERSION, type ExtensionMetadata } from '../extensions/manifest.js';
 import { emitExtensionsConfig, type ExtensionsLayer } from '../extensions/manifest-yaml.js';
 import { checkCompatibility, decodeManifest } from '../extensions/validate.js';
@@ -416,6 +416,9 @@ async function guard<T>(step: string, fn: () => Promise<T>): Promise<T> {
     return await fn();
   } catch (e) {
     if (isFactoryError(e)) throw e;
+    // A full or read-only disk is the 507/503 every other write gives, with the step named.
+    const storage = storageError(e);
+    if (storage) throw new FactoryError(storage.code, `${step}: ${storage.message}`, { cause: e });
     // File system errors name absolute paths on this server: clients get the step, the log the rest.
     const message = (e instanceof Error ? e.message : String(e)).replace(/'?\/[^\s']*'?/g, '<path>');
     throw new FactoryError('BUILD_FAILED', `${step}: ${message}`, { cause: e });

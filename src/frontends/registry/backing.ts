@@ -79,6 +79,14 @@ export function rangeOf(asset: CachedAsset, offset: number, size: number, digest
         : asset.open(
             r ? { start: offset + r.start, end: offset + r.end } : { start: offset, end: offset + size - 1 },
           ),
+    ...(asset.localFile
+      ? {
+          localFile: async () => {
+            const f = await asset.localFile?.();
+            return f === undefined ? undefined : { path: f.path, offset: f.offset + offset };
+          },
+        }
+      : {}),
   };
 }
 

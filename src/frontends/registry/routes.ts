@@ -7,7 +7,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { FactoryError } from '../../errors.js';
-import { deliverAsset } from '../http/deliver.js';
+import type { Delivery } from '../http/deliver.js';
 import { isRegistryPath } from '../http/oci-error.js';
 import { clientGoneSignal } from '../http/request-signal.js';
 import type { InstallerImages, RegistryAnswer } from './installer-images.js';
@@ -19,6 +19,8 @@ export interface RegistryRouteDeps {
   readonly proxy: SourceProxy;
   /** PEM of the signing key's public half. */
   readonly publicKeyPem: string;
+  /** Sends blobs (ranges, conditional requests, X-Accel-Redirect behind nginx). */
+  readonly delivery: Delivery;
 }
 
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -43,11 +45,12 @@ async function sendAnswer(
   request: FastifyRequest,
   reply: FastifyReply,
   a: RegistryAnswer,
+  delivery: Delivery,
 ): Promise<FastifyReply> {
   if (a.kind === 'redirect') return reply.code(307).header('Location', a.location).send();
   if (a.kind === 'manifest') return sendManifest(request, reply, a);
   reply.header('Docker-Content-Digest', a.digest);
-  return deliverAsset(request, reply, a.asset, { contentType: 'application/octet-stream' });
+  return delivery.send(request, reply, a.asset, { contentType: 'application/octet-stream' });
 }
 
 /** `?n=&last=` pagination of a tag list (distribution spec), with a `Link` to the next page. */
@@ -100,7 +103,12 @@ export function registerRegistryRoutes(app: FastifyInstance, deps: RegistryRoute
       const signal = clientGoneSignal(reply);
       if (ns === SOURCE_NAMESPACE)
         return sendManifest(request, reply, await deps.proxy.manifest(name, reference, signal));
-      return sendAnswer(request, reply, await deps.installers.manifest(ns, name, reference, signal));
+      return sendAnswer(
+        request,
+        reply,
+        await deps.installers.manifest(ns, name, reference, signal),
+        deps.delivery,
+      );
     },
   });
 
@@ -111,13 +119,14 @@ export function registerRegistryRoutes(app: FastifyInstance, deps: RegistryRoute
       const { ns, name, digest } = request.params;
       const signal = clientGoneSignal(reply);
       if (ns === SOURCE_NAMESPACE) {
-        return sendAnswer(request, reply, {
-          kind: 'blob',
-          digest,
-          asset: await deps.proxy.blob(name, digest, signal),
-        });
+        return sendAnswer(
+          request,
+          reply,
+          { kind: 'blob', digest, asset: await deps.proxy.blob(name, digest, signal) },
+          deps.delivery,
+        );
       }
-      return sendAnswer(request, reply, await deps.installers.blob(ns, name, digest, signal));
+      return sendAnswer(request, reply, await deps.installers.blob(ns, name, digest, signal), deps.delivery);
     },
   });
 

@@ -134,6 +134,7 @@ export class SourceProxy {
         Promise.resolve(
           createReadStream(path, { highWaterMark: 1 << 20, ...(r ? { start: r.start, end: r.end } : {}) }),
         ),
+      localFile: () => Promise.resolve({ path, offset: 0 }),
     };
   }
 

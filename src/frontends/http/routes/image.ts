@@ -8,11 +8,11 @@ import { lookupAsset, type LookupDeps } from '../../../assets/lookup.js';
 import { FactoryError } from '../../../errors.js';
 import { contentDisposition, contentTypeFor } from '../../../profile/content-type.js';
 import { assetFilename, parseAssetPath, splitAssetSuffixes } from '../../../profile/path.js';
-import { checksumBody, deliverAsset } from '../deliver.js';
+import { checksumBody, type Delivery } from '../deliver.js';
 import { clientGoneSignal } from '../request-signal.js';
 
 /** What the image route needs. */
-export type ImageRouteDeps = LookupDeps;
+export type ImageRouteDeps = LookupDeps & { readonly delivery: Delivery };
 
 /** Registers the image route. */
 export function registerImageRoutes(app: FastifyInstance, deps: ImageRouteDeps): void {
@@ -50,7 +50,7 @@ export function registerImageRoutes(app: FastifyInstance, deps: ImageRouteDeps):
           .header('Content-Disposition', contentDisposition(name))
           .send(checksumBody(asset, split.checksum, filename));
       }
-      return deliverAsset(request, reply, asset, { contentType: contentTypeFor(split.path), filename });
+      return deps.delivery.send(request, reply, asset, { contentType: contentTypeFor(split.path), filename });
     },
   });
 }

@@ -1,0 +1,47 @@
+/** Percentiles and process samplers (RSS, open fds from /proc; heap from the metrics listener). */
+import { readdir, readFile } from 'node:fs/promises';
+
+/** The `q` quantile (0–1) of `values` by nearest rank; NaN when empty. */
+export function percentile(values: readonly number[], q: number): number {
+  if (values.length === 0) return Number.NaN;
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))] as number;
+}
+
+/** The median of `values`. */
+export function median(values: readonly number[]): number {
+  return percentile(values, 0.5);
+}
+
+/** VmRSS of `pid` in bytes (0 when gone). */
+export async function rssBytes(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  const m = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status);
+  return m?.[1] ? Number(m[1]) * 1024 : 0;
+}
+
+/** Open file descriptors of `pid` (0 when gone). */
+export async function openFds(pid: number): Promise<number> {
+  return (await readdir(`/proc/${pid}/fd`).catch(() => [] as string[])).length;
+}
+
+/** `nodejs_heap_size_used_bytes` from a Prometheus text endpoint (NaN when unavailable). */
+export async function heapUsedBytes(metricsUrl: string): Promise<number> {
+  try {
+    const res = await fetch(metricsUrl, { signal: AbortSignal.timeout(5000) });
+    const body = await res.text();
+    const m = /^nodejs_heap_size_used_bytes(?:\{[^}]*\})? ([0-9.e+]+)$/m.exec(body);
+    return m?.[1] ? Number(m[1]) : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** One sample of a process. */
+export interface ProcessSample {
+  /** Seconds since sampling started. */
+  readonly t: number;
+  readonly rss: number;
+  readonly heap: number;
+  readonly fds: number;
+}

@@ -1,0 +1,9 @@
+/** Placeholder. */
+import type { FixtureManifest } from '../src/demo/manifest.js';
+import type { RunContext } from './lib/context.js';
+import { Rows } from './lib/report.js';
+
+/** Placeholder. */
+export async function runSoak(_ctx: RunContext, _fx: FixtureManifest): Promise<Rows> {
+  return new Rows('soak');
+}
