@@ -10,7 +10,7 @@
  */
 import { fixtureReleases, makeFixtureFactory } from '../test/helpers/fixture-factory.js';
 import { downloadAll, type Download } from './lib/http-client.js';
-import { envNumber, figureLine, median, timed } from './lib/report.js';
+import { envNumber, figure, median, timed } from './lib/report.js';
 
 const N = envNumber('BENCH_CONCURRENCY', 100);
 const RUNS = envNumber('BENCH_RUNS', 3);
@@ -77,9 +77,7 @@ console.log(`concurrency: builds performed per ${N}-request round: ${builds.join
 console.log(
   `concurrency: bodies byte-identical: ${identical ? 'yes' : 'NO'} (${okCount}/${N * RUNS} status 200, sha256 ${digest.slice(0, 16)}…, same as the single request's)`,
 );
-console.log(
-  figureLine(`concurrency: ${N} concurrent cold requests, wall time`, median(many), median(single), 'ms'),
-);
+figure(`concurrency: ${N} concurrent cold requests, wall time`, median(many), median(single), 'ms');
 console.log(
   `concurrency: the same ${N} requests warm (cache hit, delivery + client sha256 only): ${median(warm).toFixed(0)} ms; cold minus warm ${(median(many) - median(warm)).toFixed(0)} ms`,
 );

@@ -13,7 +13,7 @@ import { renderGrubCfg } from '../src/builders/disk/grub-cfg.js';
 import { xfsConfigText } from '../src/builders/disk/xfs-config.js';
 import { fixtureReleases } from '../test/helpers/fixture-factory.js';
 import { runReferenceDisk } from './lib/disk-reference.js';
-import { envNumber, figureLine, median, timed } from './lib/report.js';
+import { envNumber, figure, median, timed } from './lib/report.js';
 
 const RUNS = envNumber('BENCH_RUNS', 5);
 const VERSION = 'v1.8.3';
@@ -97,28 +97,16 @@ try {
       }
     }
   }
-  console.log(
-    figureLine('disk 8 GiB vs 1246 MiB raw build (ours)', median(samples.o8!), median(samples.o1!), 'ms'),
-  );
-  console.log(
-    figureLine(
-      'disk 8 GiB vs 1246 MiB raw build (bare pipeline)',
-      median(samples.r8!),
-      median(samples.r1!),
-      'ms',
-    ),
-  );
-  console.log(
-    figureLine(
-      'disk 1246 MiB raw build vs bare tool pipeline',
-      median(samples.o1!),
-      median(samples.r1!),
-      'ms',
-    ),
-  );
-  console.log(
-    figureLine('disk 8 GiB raw build vs bare tool pipeline', median(samples.o8!), median(samples.r8!), 'ms'),
-  );
+  figure('disk 8 GiB vs 1246 MiB raw build (ours)', median(samples.o8!), median(samples.o1!), 'ms', {
+    goal: { max: 1.5 },
+  });
+  figure('disk 8 GiB vs 1246 MiB raw build (bare pipeline)', median(samples.r8!), median(samples.r1!), 'ms');
+  figure('disk 1246 MiB raw build vs bare tool pipeline', median(samples.o1!), median(samples.r1!), 'ms', {
+    goal: { max: 1.1 },
+  });
+  figure('disk 8 GiB raw build vs bare tool pipeline', median(samples.o8!), median(samples.r8!), 'ms', {
+    goal: { max: 1.1 },
+  });
   console.log(
     `disk bytes written into the raw: 1246 MiB ${o1!.written}, 8 GiB ${o8!.written}; allocated: ours 1246 MiB ${o1!.allocated}, 8 GiB ${o8!.allocated}, bare pipeline 8 GiB ${r8!.allocated}`,
   );

@@ -39,7 +39,7 @@ import { parseTalosVersion } from '../src/profile/version.js';
 import type { LoadedSchematic } from '../src/storage/schematic-service.js';
 import { fixtureReleases, makeFixtureFactory } from '../test/helpers/fixture-factory.js';
 import { runReferenceInitramfs, type ReferenceInitramfsInput } from './lib/initramfs-reference.js';
-import { envNumber, figureLine, median, timed } from './lib/report.js';
+import { envNumber, figure, median, timed } from './lib/report.js';
 import { readRssKiB, sampleRss } from './lib/rss.js';
 
 const RUNS = envNumber('BENCH_RUNS', 5);
@@ -141,9 +141,9 @@ for (const version of PARTS.has('reuse') ? VERSIONS : []) {
   }
   const r3 = median(ref.three);
   const r4 = median(ref.four);
-  console.log(figureLine(`reuse ${era} cold, 3 extensions`, median(s.cold), r3, 'ms'));
-  console.log(figureLine(`reuse ${era} new schematic, same 3 extensions`, median(s.second), r3, 'ms'));
-  console.log(figureLine(`reuse ${era} new schematic, a 4th extension`, median(s.third), r4, 'ms'));
+  figure(`reuse ${era} cold, 3 extensions`, median(s.cold), r3, 'ms', { goal: { max: 1.1 } });
+  figure(`reuse ${era} new schematic, same 3 extensions`, median(s.second), r3, 'ms', { goal: { max: 0.3 } });
+  figure(`reuse ${era} new schematic, a 4th extension`, median(s.third), r4, 'ms', { goal: { max: 0.5 } });
   console.log(
     `reuse ${era} samples ms: cold [${fmt(s.cold)}] second [${fmt(s.second)}] third [${fmt(s.third)}] ref3 [${fmt(ref.three)}] ref4 [${fmt(ref.four)}]`,
   );
@@ -245,7 +245,7 @@ if (PARTS.has('large')) {
       DEFAULT_APPENDIX_COMPRESSION,
       true,
     );
-    console.log(figureLine(`large extension cold build, default vs imager compression`, after, before, 'ms'));
+    figure(`large extension cold build, default vs imager compression`, after, before, 'ms');
   } finally {
     await t.cleanup();
   }

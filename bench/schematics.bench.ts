@@ -7,7 +7,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFactoryProcess } from './lib/factory-process.js';
-import { load, ratioLine } from './lib/load.js';
+import { load } from './lib/load.js';
+import { figure } from './lib/report.js';
 import { startNginx } from './lib/nginx.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
@@ -42,9 +43,9 @@ try {
   console.log(
     `schematic size: ${Buffer.byteLength(created.schematic)} bytes, ${seconds}s per run, 32 connections`,
   );
-  console.log(ratioLine('GET /schematics/:id', get.rps, ref.rps));
-  console.log(ratioLine('POST /schematics (same body) ', post.rps, ref.rps));
-  console.log(ratioLine('POST /schematics (new bodies)', fresh.rps, ref.rps));
+  figure('GET /schematics/:id', get.rps, ref.rps, 'req/s');
+  figure('POST /schematics (same body)', post.rps, ref.rps, 'req/s');
+  figure('POST /schematics (new bodies)', fresh.rps, ref.rps, 'req/s');
   console.log(
     `p99 latency: nginx ${ref.p99ms} ms, GET ${get.p99ms} ms, POST ${post.p99ms} ms; new-body POST ${fresh.p99ms} ms; errors ${get.errors + post.errors + fresh.errors}, non-2xx ${get.non2xx + post.non2xx + fresh.non2xx}`,
   );

@@ -22,8 +22,8 @@ import { createFactory, type Factory } from '../src/factory.js';
 import { fixtureReleases } from '../test/helpers/fixture-factory.js';
 import { startFactoryProcess, type FactoryProcess } from './lib/factory-process.js';
 import { cpuMs } from './lib/cpu.js';
-import { load, ratioLine } from './lib/load.js';
-import { envNumber, figureLine, median } from './lib/report.js';
+import { load } from './lib/load.js';
+import { envNumber, figure, median } from './lib/report.js';
 
 const SECONDS = envNumber('BENCH_SECONDS', 5);
 const ROUNDS = envNumber('BENCH_ROUNDS', 3);
@@ -82,9 +82,9 @@ try {
   const ext = await load(`${withMetrics.url}${walk[3]}`, { seconds: SECONDS });
   const fin = await load(`${withMetrics.url}${walk[5]}`, { seconds: SECONDS });
   console.log(`ui: ${SECONDS}s per run, 32 connections, Talos ${VERSION}, fixture catalog`);
-  console.log(ratioLine('wizard pages, 6-step metal walk (mix)', mix.rps, get.rps));
-  console.log(ratioLine('wizard extensions page', ext.rps, get.rps));
-  console.log(ratioLine('wizard final page (schematic creation cached)', fin.rps, get.rps));
+  figure('wizard pages, 6-step metal walk (mix)', mix.rps, get.rps, 'req/s');
+  figure('wizard extensions page', ext.rps, get.rps, 'req/s');
+  figure('wizard final page (schematic creation cached)', fin.rps, get.rps, 'req/s');
   console.log(
     `  (reference: GET /schematics/:id on the same factory; p99 ${get.p99ms} ms vs final ${fin.p99ms} ms)`,
   );
@@ -107,20 +107,16 @@ try {
       bad += res.errors + res.non2xx;
     }
   }
-  const ratio = median(on) / median(off);
-  console.log(ratioLine(`asset route (cmdline) with metrics, median of ${ROUNDS}`, median(on), median(off)));
+  figure(`asset route (cmdline) with metrics, median of ${ROUNDS}`, median(on), median(off), 'req/s', {
+    goal: { min: 0.95 },
+  });
   console.log(
-    `  rounds with: ${on.map((x) => x.toFixed(0)).join(', ')}; without: ${off.map((x) => x.toFixed(0)).join(', ')}; goal ≥ 0.95× ${ratio >= 0.95 ? 'met' : 'NOT met'}`,
+    `  rounds with: ${on.map((x) => x.toFixed(0)).join(', ')}; without: ${off.map((x) => x.toFixed(0)).join(', ')}`,
   );
-  console.log(
-    figureLine(
-      '  server CPU per request with metrics (reference: without)',
-      median(cpuOn),
-      median(cpuOff),
-      'µs',
-      1,
-    ) + ` (≤ 1.05× is the same goal)`,
-  );
+  figure('server CPU per request with metrics (reference: without)', median(cpuOn), median(cpuOff), 'µs', {
+    goal: { max: 1.05 },
+    digits: 1,
+  });
   // 3. The same route in-process: CPU per request through inject(), best of several rounds.
   const inProcess = async (metrics: boolean): Promise<Factory> => {
     const dataDir = await mkdtemp(join(tmpdir(), 'if-bench-ui-'));
@@ -154,14 +150,12 @@ try {
         if (r >= 0) best[i] = Math.min(best[i]!, (c.user + c.system) / INJECT_REQUESTS);
       }
     }
-    console.log(
-      figureLine(
-        `  in-process (inject) CPU per request with metrics, best of ${INJECT_ROUNDS}`,
-        best[0]!,
-        best[1]!,
-        'µs',
-        1,
-      ),
+    figure(
+      `in-process (inject) CPU per request with metrics, best of ${INJECT_ROUNDS}`,
+      best[0]!,
+      best[1]!,
+      'µs',
+      { goal: { max: 1.05 }, digits: 1 },
     );
   } finally {
     for (const f of pair) await f.close();

@@ -27,7 +27,7 @@ import { parseTalosVersion } from '../src/profile/version.js';
 import { signPe } from '../src/secureboot/authenticode.js';
 import { loadSigningIdentity } from '../src/secureboot/keys.js';
 import { fixtureReleases } from '../test/helpers/fixture-factory.js';
-import { envNumber, figureLine, median, timed } from './lib/report.js';
+import { envNumber, figure, median, timed } from './lib/report.js';
 
 const exec = promisify(execFile);
 const RUNS = envNumber('BENCH_RUNS', 5);
@@ -140,10 +140,8 @@ try {
     t.full.push((await timed(() => full(n))).ms);
     await clean();
   }
-  console.log(
-    figureLine('UKI assembly + signing (PE writer + Authenticode)', median(t.ours), median(t.ref), 'ms'),
-  );
-  console.log(figureLine('signed buildUki incl. .pcrsig (3 banks)', median(t.full), median(t.ref), 'ms'));
+  figure('UKI assembly + signing (PE writer + Authenticode)', median(t.ours), median(t.ref), 'ms');
+  figure('signed buildUki incl. .pcrsig (3 banks)', median(t.full), median(t.ref), 'ms');
   console.log(
     `reference = objcopy --add-section + sbsign; runs ours ${t.ours.map((x) => x.toFixed(0)).join('/')}, reference ${t.ref.map((x) => x.toFixed(0)).join('/')}`,
   );

@@ -43,8 +43,3 @@ export async function load(
     non2xx: result.non2xx,
   };
 }
-
-/** Formats a ratio line: `name: X req/s vs reference Y req/s = R×`. */
-export function ratioLine(name: string, ours: number, reference: number, unit = 'req/s'): string {
-  return `${name}: ${ours.toFixed(0)} ${unit} vs reference ${reference.toFixed(0)} ${unit} = ${(ours / reference).toFixed(2)}×`;
-}
