@@ -16,6 +16,7 @@ import { makeFixtureFactory } from '../helpers/fixture-factory.js';
 import { bootKernel, bootPxe, PXE_GUEST_HOST } from '../helpers/qemu.js';
 import { parseReport, type BootReport } from '../helpers/report.js';
 import { assertSchematicReport } from '../helpers/schematic-report.js';
+import { postSchematic } from '../helpers/post-schematic.js';
 
 const EXTENSIONS = ['siderolabs/amd-ucode', 'siderolabs/realtek-firmware', 'siderolabs/vfat-module'];
 const SCHEMATIC = `customization:
@@ -40,9 +41,7 @@ describe('boot assets served over HTTP', { timeout: 1_500_000 }, () => {
     ({ t, fixtures: fx } = await makeFixtureFactory({ http: { externalURL: `http://${PXE_GUEST_HOST}/` } }));
     ({ url, port } = await t.factory.listen());
     work = await mkdtemp(join(tmpdir(), 'if-boot-'));
-    const res = await fetch(`${url}/schematics`, { method: 'POST', body: SCHEMATIC });
-    assert.equal(res.status, 201);
-    id = ((await res.json()) as { id: string }).id;
+    id = await postSchematic(url, SCHEMATIC);
   });
   after(async () => {
     await t?.cleanup();

@@ -21,6 +21,7 @@ import { bootIso, copyUefiVars } from '../helpers/qemu.js';
 import { parseReport } from '../helpers/report.js';
 import { assertSchematicReport } from '../helpers/schematic-report.js';
 import { downloadSparse } from '../helpers/sparse-file.js';
+import { postSchematic } from '../helpers/post-schematic.js';
 
 const exec = promisify(execFile);
 const VERSION = 'v1.10.6';
@@ -42,9 +43,7 @@ describe('auto-enrollment of a factory-generated key from the secure-boot ISO', 
     ({ t, fixtures: fx } = await makeFixtureFactory({ secureBoot: { generate: true } }));
     ({ url } = await t.factory.listen());
     work = await mkdtemp(join(tmpdir(), 'if-sb-enroll-'));
-    const res = await fetch(`${url}/schematics`, { method: 'POST', body: SCHEMATIC });
-    assert.equal(res.status, 201);
-    id = ((await res.json()) as { id: string }).id;
+    id = await postSchematic(url, SCHEMATIC);
   });
   after(async () => {
     await t?.cleanup();

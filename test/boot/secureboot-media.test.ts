@@ -30,15 +30,15 @@ import type { FixtureManifest } from '../fixtures/manifest.js';
 import { partitionMiB, readMetaValues, sfdiskJson } from '../helpers/disk-inspect.js';
 import { makeEspDisk } from '../helpers/esp-disk.js';
 import type { TestFactory } from '../helpers/factory.js';
-import { makeFixtureFactory } from '../helpers/fixture-factory.js';
+import { makeFixtureFactory, SNAKEOIL_SECURE_BOOT } from '../helpers/fixture-factory.js';
 import { bootDisk, bootIso, bootPxe, PXE_GUEST_HOST, type BootResult } from '../helpers/qemu.js';
 import { parseReport } from '../helpers/report.js';
 import { assertSchematicReport } from '../helpers/schematic-report.js';
 import { decompressSparse, downloadSparse } from '../helpers/sparse-file.js';
+import { postSchematic } from '../helpers/post-schematic.js';
 
 const exec = promisify(execFile);
-const KEY = '/usr/share/ovmf/PkKek-1-snakeoil.key';
-const CERT = '/usr/share/ovmf/PkKek-1-snakeoil.pem';
+const CERT = SNAKEOIL_SECURE_BOOT.signingCertPath;
 const VERSION = 'v1.10.6';
 const EXTENSIONS = ['siderolabs/amd-ucode'];
 const META_VALUE = '{"externalIPs":["10.0.0.5"]}';
@@ -64,13 +64,11 @@ describe('secure-boot media from a snakeoil-configured factory', { timeout: 2_40
   before(async () => {
     ({ t, fixtures: fx } = await makeFixtureFactory({
       http: { externalURL: `http://${PXE_GUEST_HOST}/` },
-      secureBoot: { signingKeyPath: KEY, signingCertPath: CERT, signingKeyPassword: 'snakeoil' },
+      secureBoot: SNAKEOIL_SECURE_BOOT,
     }));
     ({ url, port } = await t.factory.listen());
     work = await mkdtemp(join(tmpdir(), 'if-sb-media-'));
-    const res = await fetch(`${url}/schematics`, { method: 'POST', body: SCHEMATIC });
-    assert.equal(res.status, 201);
-    id = ((await res.json()) as { id: string }).id;
+    id = await postSchematic(url, SCHEMATIC);
   });
   after(async () => {
     await t?.cleanup();

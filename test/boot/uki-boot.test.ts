@@ -22,6 +22,7 @@ import { bootDisk } from '../helpers/qemu.js';
 import { parseReport } from '../helpers/report.js';
 import { assertSchematicReport } from '../helpers/schematic-report.js';
 import { downloadSparse } from '../helpers/sparse-file.js';
+import { postSchematic } from '../helpers/post-schematic.js';
 
 const EXTENSIONS = ['siderolabs/intel-ucode'];
 const SCHEMATIC = `customization:
@@ -45,9 +46,7 @@ describe(
       ({ t, fixtures: fx } = await makeFixtureFactory());
       ({ url } = await t.factory.listen());
       work = await mkdtemp(join(tmpdir(), 'if-uki-boot-'));
-      const res = await fetch(`${url}/schematics`, { method: 'POST', body: SCHEMATIC });
-      assert.equal(res.status, 201);
-      id = ((await res.json()) as { id: string }).id;
+      id = await postSchematic(url, SCHEMATIC);
     });
     after(async () => {
       await t?.cleanup();

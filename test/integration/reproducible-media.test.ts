@@ -15,11 +15,9 @@ import { after, before, describe, it } from 'node:test';
 import type { FixtureManifest } from '../fixtures/manifest.js';
 import { runCli } from '../helpers/cli.js';
 import type { TestFactory } from '../helpers/factory.js';
-import { makeFixtureFactory } from '../helpers/fixture-factory.js';
+import { makeFixtureFactory, SNAKEOIL_SECURE_BOOT } from '../helpers/fixture-factory.js';
 
 const EXTERNAL_URL = 'https://factory.example/';
-const KEY = '/usr/share/ovmf/PkKek-1-snakeoil.key';
-const CERT = '/usr/share/ovmf/PkKek-1-snakeoil.pem';
 const SCHEMATIC = `customization:
   extraKernelArgs: [if.test=repro]
   meta:
@@ -53,7 +51,7 @@ describe(
     before(async () => {
       ({ t, fixtures: fx } = await makeFixtureFactory({
         http: { externalURL: EXTERNAL_URL },
-        secureBoot: { signingKeyPath: KEY, signingCertPath: CERT, signingKeyPassword: 'snakeoil' },
+        secureBoot: SNAKEOIL_SECURE_BOOT,
       }));
       work = await mkdtemp(join(tmpdir(), 'if-repro-'));
       const res = await t.factory.app.inject({ method: 'POST', url: '/schematics', payload: SCHEMATIC });
@@ -84,9 +82,9 @@ describe(
             IMAGE_FACTORY_DATA_DIR: join(work, 'cli-data'),
             IMAGE_FACTORY_EXTERNAL_URL: EXTERNAL_URL,
             IMAGE_FACTORY__metrics__listen: '',
-            IMAGE_FACTORY__secureBoot__signingKeyPath: KEY,
-            IMAGE_FACTORY__secureBoot__signingCertPath: CERT,
-            IMAGE_FACTORY__secureBoot__signingKeyPassword: 'snakeoil',
+            IMAGE_FACTORY__secureBoot__signingKeyPath: SNAKEOIL_SECURE_BOOT.signingKeyPath,
+            IMAGE_FACTORY__secureBoot__signingCertPath: SNAKEOIL_SECURE_BOOT.signingCertPath,
+            IMAGE_FACTORY__secureBoot__signingKeyPassword: SNAKEOIL_SECURE_BOOT.signingKeyPassword,
           },
         );
         assert.equal(cli.code, 0, cli.stderr);

@@ -7,7 +7,7 @@
  */
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
-import { volumeDateUuid } from '../reproducible.js';
+import { reproducibleXorrisoArgs } from '../reproducible.js';
 import { runTool, type ToolOptions } from './run.js';
 
 /** Options for {@link grubMkrescue}. */
@@ -31,17 +31,7 @@ export function grubMkrescueArgs(o: GrubMkrescueOptions): string[] {
   const args = ['--compress=xz', `--output=${o.output}`, ...(o.options ?? []), o.source];
   args.push(...(o.mkisofsArgs ?? []));
   // Native xorriso commands follow `--`.
-  args.push(
-    '--',
-    '-volume_date',
-    'all_file_dates',
-    `=${o.epoch}`,
-    '-volume_date',
-    'uuid',
-    volumeDateUuid(o.epoch),
-  );
-  args.push('-boot_image', 'any', 'gpt_disk_guid=volume_date_uuid');
-  if (o.volume) args.push('-volid', o.volume.id, '-volset_id', o.volume.setId);
+  args.push(...reproducibleXorrisoArgs(o.epoch, o.volume));
   return args;
 }
 

@@ -3,7 +3,7 @@
  * appended as partition 2 and used as the El Torito EFI boot image, then the same native
  * commands as grub-mkrescue gets for fixed dates, GPT GUID and volume IDs.
  */
-import { volumeDateUuid } from '../reproducible.js';
+import { reproducibleXorrisoArgs } from '../reproducible.js';
 import { runTool, type ToolOptions } from './run.js';
 
 /** Options for {@link xorrisofsUefi}. */
@@ -21,17 +21,8 @@ export function xorrisofsUefiArgs(o: XorrisofsUefiOptions): string[] {
   args.push('-e', '--interval:appended_partition_2:all::', '-append_partition', '2', '0xef', o.espImage);
   args.push('-partition_cyl_align', 'all', '-partition_offset', '16', '-iso_mbr_part_type', '0x83');
   args.push('-no-emul-boot', '-iso-level', '3', '-o', o.output, o.source);
-  args.push(
-    '--',
-    '-volume_date',
-    'all_file_dates',
-    `=${o.epoch}`,
-    '-volume_date',
-    'uuid',
-    volumeDateUuid(o.epoch),
-  );
-  args.push('-boot_image', 'any', 'gpt_disk_guid=volume_date_uuid');
-  if (o.volume) args.push('-volid', o.volume.id, '-volset_id', o.volume.setId);
+  // Native xorriso commands follow `--`.
+  args.push(...reproducibleXorrisoArgs(o.epoch, o.volume));
   return args;
 }
 
