@@ -30,20 +30,28 @@ export async function makeTestFactory(
 ): Promise<TestFactory> {
   // A given data dir (e.g. on a small tmpfs) is used as it is, and removed by cleanup() too.
   const dataDir = config.dataDir ?? (await mkdtemp(join(tmpdir(), 'if-test-')));
-  const cfg = validateConfig({
-    ...config,
-    dataDir,
-    log: { level: config.log ? 'silent' : 'warn', ...config.log },
-    http: { listen: '127.0.0.1:0', ...config.http },
-    // Metrics on (so every test exercises the hooks), on a free port: tests run side by side.
-    metrics: { listen: '127.0.0.1:0', ...config.metrics },
-  });
   let logFile: WriteStream | undefined;
   if (!config.log && !overrides.logStream) {
     await mkdir(join(CACHE_DIR, 'factory-logs'), { recursive: true });
     logFile = createWriteStream(join(CACHE_DIR, 'factory-logs', `${process.pid}-${++factories}.log`));
   }
-  const factory = await createFactory(cfg, logFile ? { ...overrides, logStream: logFile } : overrides);
+  let factory: Factory;
+  try {
+    const cfg = validateConfig({
+      ...config,
+      dataDir,
+      log: { level: config.log ? 'silent' : 'warn', ...config.log },
+      http: { listen: '127.0.0.1:0', ...config.http },
+      // Metrics on (so every test exercises the hooks), on a free port: tests run side by side.
+      metrics: { listen: '127.0.0.1:0', ...config.metrics },
+    });
+    factory = await createFactory(cfg, logFile ? { ...overrides, logStream: logFile } : overrides);
+  } catch (e) {
+    // A refused start-up (the tests of config errors) leaves nothing behind either.
+    if (config.dataDir === undefined) await rm(dataDir, { recursive: true, force: true });
+    await new Promise<void>((r) => (logFile ? logFile.end(r) : r()));
+    throw e;
+  }
   return {
     factory,
     dataDir,
