@@ -1,9 +1,200 @@
-/** Placeholder. */
+/**
+ * The mixed soak: one factory process under the open-loop mix of `lib/mix.ts` for `--minutes N`
+ * (schematic creates and reads, cached downloads whole and by Range, PXE scripts, checksums,
+ * conditional GETs, aborted downloads, cold builds of three kinds and aborted cold builds), while
+ * the factory's RSS, V8 heap (the metrics listener's `nodejs_heap_size_used_bytes`) and open file
+ * descriptors (`/proc/<pid>/fd`) are sampled. Promises: 0 errors of any class; the three samples
+ * flat (the end ≤ 1.2× the value at minute 2); afterwards no leftover work/temp files and every
+ * cache entry verifies.
+ */
 import type { FixtureManifest } from '../src/demo/manifest.js';
-import type { RunContext } from './lib/context.js';
-import { Rows } from './lib/report.js';
+import type { ManagedFactory, RunContext } from './lib/context.js';
+import { leftovers, verifyEntries } from './lib/data-dir.js';
+import { createSchematic, send, text, wholeAndVerified } from './lib/http.js';
+import { Mix, type KnownAsset, type MixFixture, type OpResult } from './lib/mix.js';
+import { fmt, Rows, tally } from './lib/report.js';
+import { heapUsedBytes, median, openFds, percentile, rssBytes, type ProcessSample } from './lib/stats.js';
 
-/** Placeholder. */
-export async function runSoak(_ctx: RunContext, _fx: FixtureManifest): Promise<Rows> {
-  return new Rows('soak');
+const MIB = 1024 * 1024;
+/** Operations per second of the mix, and how often a cold build starts. */
+export const SOAK_RATE = 20;
+export const COLD_EVERY_MS = 5000;
+
+/** The cold builds the mix rotates through (each a new schematic, so a real build). */
+const COLD: readonly { version: string; path: string }[] = [
+  { version: 'v1.10.6', path: 'initramfs-amd64.xz' },
+  { version: 'v1.10.6', path: 'metal-amd64-uki.efi' },
+  { version: 'v1.5.5', path: 'metal-amd64.iso' },
+];
+
+/** What the mix downloads, cached on `base` first (also used by the replicas section). */
+export async function prepareMix(
+  base: string,
+  tag: string,
+  versions: readonly string[] = ['v1.10.6', 'v1.5.5'],
+  cold: readonly { version: string; path: string }[] = COLD,
+): Promise<MixFixture> {
+  const schematics = [
+    await createSchematic(base, 'customization: {}\n'),
+    await createSchematic(base, `customization:\n  extraKernelArgs: [reliability.${tag}=cached]\n`),
+  ];
+  const assets: KnownAsset[] = [];
+  for (const [i, version] of versions.entries()) {
+    const id = schematics[i % schematics.length]!;
+    for (const file of ['kernel-amd64', 'initramfs-amd64.xz']) {
+      const path = `/image/${id}/${version}/${file}`;
+      const res = await send(`${base}${path}`, { keepBody: true, timeoutMs: 300_000 });
+      if (!wholeAndVerified(res) || !res.body)
+        throw new Error(`warm-up ${path}: ${res.status} ${res.error ?? text(res).slice(0, 200)}`);
+      // The name the checksum file carries is the download's filename; the mix checks it stays so.
+      const sum = await send(`${base}${path}.sha256`, { keepBody: true });
+      const name = text(sum).trim().split(/\s+/)[1] ?? file;
+      assets.push({ path, name, body: res.body, sha256: res.sha256 });
+    }
+  }
+  const pxe = schematics.flatMap((id) => versions.map((v) => `/pxe/${id}/${v}/metal-amd64`));
+  return {
+    assets,
+    pxe,
+    schematics,
+    cold: (n) => {
+      const spec = cold[n % cold.length]!;
+      return {
+        yaml: `customization:\n  extraKernelArgs: [reliability.${tag}.cold=${n}-${Date.now()}]\n`,
+        version: spec.version,
+        path: spec.path,
+      };
+    },
+  };
+}
+
+/** Errors (anything but `ok` and an intended abort) of `results`. */
+export function errorsOf(results: readonly OpResult[]): OpResult[] {
+  return results.filter((r) => r.cls !== 'ok' && r.cls !== 'aborted');
+}
+
+/** Rows: errors by class, then (unless `perRoute` is false) p50/p99 per route. */
+export function mixRows(rows: Rows, results: readonly OpResult[], label = '', perRoute = true): void {
+  const errors = errorsOf(results);
+  rows.check(
+    `errors by class${label}`,
+    errors.length === 0,
+    `${results.length} operations, ${errors.length} errors${errors.length ? `: ${tally(errors, (e) => e.cls)}; first: ${errors[0]?.route} ${errors[0]?.detail ?? ''}` : ''}; intended aborts ${results.filter((r) => r.cls === 'aborted').length}`,
+    '0 errors',
+  );
+  if (!perRoute) return;
+  const routes = [...new Set(results.map((r) => r.route))].sort();
+  for (const route of routes) {
+    const ms = results.filter((r) => r.route === route && r.cls === 'ok').map((r) => r.ms);
+    const all = results.filter((r) => r.route === route).length;
+    rows.info(
+      `${route}${label}`,
+      ms.length === 0
+        ? `n ${all} (intended aborts: no latency)`
+        : `n ${all}; p50 ${fmt(percentile(ms, 0.5), 'ms', 1)}, p99 ${fmt(percentile(ms, 0.99), 'ms', 1)}`,
+    );
+  }
+}
+
+/** Samples `f`'s process every `everyMs` until stopped. */
+function sampler(f: ManagedFactory, everyMs: number): { samples: ProcessSample[]; stop: () => void } {
+  const samples: ProcessSample[] = [];
+  const t0 = performance.now();
+  const take = async (): Promise<void> => {
+    const pid = f.process.pid;
+    const [rss, fds, heap] = await Promise.all([
+      rssBytes(pid),
+      openFds(pid),
+      f.metricsUrl ? heapUsedBytes(f.metricsUrl) : Promise.resolve(Number.NaN),
+    ]);
+    samples.push({ t: (performance.now() - t0) / 1000, rss, heap, fds });
+  };
+  void take();
+  const timer = setInterval(() => void take(), everyMs);
+  return { samples, stop: () => clearInterval(timer) };
+}
+
+/** Median of the samples nearest `t` (3 of them) — one GC or one burst of connections is not a trend. */
+function around(samples: readonly ProcessSample[], t: number, key: 'rss' | 'heap' | 'fds'): number {
+  const near = [...samples].sort((a, b) => Math.abs(a.t - t) - Math.abs(b.t - t)).slice(0, 3);
+  return median(near.map((s) => s[key]));
+}
+
+/** Runs the soak; returns its rows. */
+export async function runSoak(ctx: RunContext, fx: FixtureManifest): Promise<Rows> {
+  const rows = new Rows('soak');
+  const seconds = ctx.options.minutes * 60;
+  const f = await ctx.factory(
+    'soak',
+    {
+      artifacts: { source: 'oci-layout', layoutDir: fx.root },
+      http: { externalURL: 'http://factory.reliability.test/' },
+      // The per-request info lines would be most of the log; warnings and errors are what matter.
+      log: { level: 'warn' },
+    },
+    { metrics: true },
+  );
+  const fixture = await prepareMix(f.process.url, 'soak');
+  // Every cold kind once before the clock starts (release inputs extracted, extension bundles).
+  for (let i = 0; i < COLD.length; i++) {
+    const spec = fixture.cold(i);
+    const id = await createSchematic(f.process.url, spec.yaml);
+    const res = await send(`${f.process.url}/image/${id}/${spec.version}/${spec.path}`, {
+      timeoutMs: 300_000,
+    });
+    if (!wholeAndVerified(res)) throw new Error(`warm-up ${spec.path}: ${res.status} ${res.error ?? ''}`);
+  }
+  // Each 10 s; a short run samples more often so both reference windows hold 3 samples.
+  const everyMs = Math.min(10_000, (seconds * 1000) / 12);
+  // The reference point: minute 2, or 40 % of a run shorter than 3 minutes.
+  const refT = seconds >= 180 ? 120 : seconds * 0.4;
+  const target = { name: 'soak', url: () => f.process.url, up: () => true };
+  const mix = new Mix([target], fixture, () => ctx.random());
+  ctx.log(
+    `soak: ${ctx.options.minutes} min at ${SOAK_RATE} ops/s, a cold build every ${COLD_EVERY_MS / 1000} s; samples every ${everyMs / 1000} s`,
+  );
+  const s = sampler(f, everyMs);
+  const progress = setInterval(() => {
+    const last = s.samples.at(-1);
+    ctx.log(
+      `soak: ${fmt(mix.elapsed() / 1000, 's')} ${mix.results.length} ops, ${errorsOf(mix.results).length} errors; rss ${fmt((last?.rss ?? 0) / MIB, 'MiB')}, heap ${fmt((last?.heap ?? 0) / MIB, 'MiB')}, fds ${last?.fds ?? 0}`,
+    );
+  }, 60_000);
+  // The load runs the whole length; the last sample is taken while it still runs.
+  await mix.run(seconds * 1000, SOAK_RATE, COLD_EVERY_MS, undefined, () => s.stop());
+  clearInterval(progress);
+  s.stop();
+
+  mixRows(rows, mix.results);
+  rows.info('load shed (ticks skipped: 64 in flight)', `${mix.shed}`);
+  const refText = seconds >= 180 ? 'minute 2' : `${fmt(refT, 's')} (40 % of a ${fmt(seconds, 's')} run)`;
+  const endT = s.samples.at(-1)?.t ?? seconds;
+  for (const [key, label, unit, scale] of [
+    ['rss', 'RSS', 'MiB', MIB],
+    ['heap', 'V8 heap used (metrics listener)', 'MiB', MIB],
+    ['fds', 'open file descriptors (/proc/<pid>/fd)', '', 1],
+  ] as const) {
+    const ref = around(s.samples, refT, key);
+    const end = around(s.samples, endT, key);
+    const digits = unit === '' ? 0 : 1;
+    const values = s.samples.map((x) => x[key] / scale);
+    rows.check(
+      `${label} flat`,
+      Number.isFinite(ref) && Number.isFinite(end) && end <= 1.2 * ref,
+      `at ${refText}: ${fmt(ref / scale, unit, digits)}; at the end: ${fmt(end / scale, unit, digits)} (${(end / ref).toFixed(2)}×); min ${fmt(Math.min(...values), unit, digits)}, max ${fmt(Math.max(...values), unit, digits)} over ${s.samples.length} samples, each the median of the 3 nearest`,
+      'end ≤ 1.2× reference',
+    );
+  }
+  // After the load: nothing half-written, nothing stale (no build runs now).
+  await new Promise((r) => setTimeout(r, 500));
+  const left = await leftovers(f.dataDir, { quiet: true });
+  const entries = await verifyEntries(f.dataDir);
+  rows.check(
+    'data dir after the soak',
+    left.length === 0 && entries.poisoned.length === 0,
+    `${left.length} leftovers${left.length ? ` (${left.slice(0, 3).join(', ')})` : ''}; ${entries.checked} entries checked, ${entries.poisoned.length} bad`,
+    '0 leftovers, 0 poisoned',
+  );
+  await f.process.stop();
+  return rows;
 }

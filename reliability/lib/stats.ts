@@ -45,3 +45,19 @@ export interface ProcessSample {
   readonly heap: number;
   readonly fds: number;
 }
+
+/** The sum over every label set of metric `name` from a Prometheus text endpoint (NaN when unavailable). */
+export async function metricTotal(metricsUrl: string, name: string): Promise<number> {
+  try {
+    const res = await fetch(metricsUrl, { signal: AbortSignal.timeout(5000) });
+    const body = await res.text();
+    let sum = 0;
+    for (const line of body.split('\n')) {
+      const m = /^([a-z_:][a-z0-9_:]*)(?:\{[^}]*\})? ([0-9.e+-]+)$/i.exec(line);
+      if (m?.[1] === name) sum += Number(m[2]);
+    }
+    return sum;
+  } catch {
+    return Number.NaN;
+  }
+}
