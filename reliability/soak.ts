@@ -4,7 +4,8 @@
  * conditional GETs, aborted downloads, cold builds of three kinds and aborted cold builds), while
  * the factory's RSS, V8 heap (the metrics listener's `nodejs_heap_size_used_bytes`) and open file
  * descriptors (`/proc/<pid>/fd`) are sampled. Promises: 0 errors of any class; the three samples
- * flat (the end ≤ 1.2× the value at minute 2); afterwards no leftover work/temp files and every
+ * flat (the end ≤ 1.2× the value at minute 2, each the floor of a window, see below); as many
+ * descriptors idle after the load as before it; afterwards no leftover work/temp files and every
  * cache entry verifies.
  */
 import type { FixtureManifest } from '../src/demo/manifest.js';
@@ -114,10 +115,19 @@ function sampler(f: ManagedFactory, everyMs: number): { samples: ProcessSample[]
   return { samples, stop: () => clearInterval(timer) };
 }
 
-/** Median of the samples nearest `t` (3 of them) — one GC or one burst of connections is not a trend. */
-function around(samples: readonly ProcessSample[], t: number, key: 'rss' | 'heap' | 'fds'): number {
-  const near = [...samples].sort((a, b) => Math.abs(a.t - t) - Math.abs(b.t - t)).slice(0, 3);
-  return median(near.map((s) => s[key]));
+/**
+ * The floor (lowest sample) of `key` in [from, to]: what is held between bursts. A leak raises the
+ * floor; requests and builds in flight (sockets, pipes to tools, garbage not yet collected) only
+ * raise single samples.
+ */
+function floorOf(
+  samples: readonly ProcessSample[],
+  from: number,
+  to: number,
+  key: 'rss' | 'heap' | 'fds',
+): number {
+  const xs = samples.filter((x) => x.t >= from && x.t <= to).map((x) => x[key]);
+  return xs.length === 0 ? Number.NaN : Math.min(...xs);
 }
 
 /** Runs the soak; returns its rows. */
@@ -144,10 +154,13 @@ export async function runSoak(ctx: RunContext, fx: FixtureManifest): Promise<Row
     });
     if (!wholeAndVerified(res)) throw new Error(`warm-up ${spec.path}: ${res.status} ${res.error ?? ''}`);
   }
-  // Each 10 s; a short run samples more often so both reference windows hold 3 samples.
-  const everyMs = Math.min(10_000, (seconds * 1000) / 12);
-  // The reference point: minute 2, or 40 % of a run shorter than 3 minutes.
+  // Each 10 s; a short run samples more often (30 samples) so each window holds several.
+  const everyMs = Math.min(10_000, (seconds * 1000) / 30);
+  // The reference point: minute 2, or 40 % of a run shorter than 3 minutes; each value is the
+  // floor of a window of ±10 % of the run around it (the end: the last 20 %).
   const refT = seconds >= 180 ? 120 : seconds * 0.4;
+  const halfWindow = seconds * 0.1;
+  const idleFds = await openFds(f.process.pid);
   const target = { name: 'soak', url: () => f.process.url, up: () => true };
   const mix = new Mix([target], fixture, () => ctx.random());
   ctx.log(
@@ -169,24 +182,32 @@ export async function runSoak(ctx: RunContext, fx: FixtureManifest): Promise<Row
   rows.info('load shed (ticks skipped: 64 in flight)', `${mix.shed}`);
   const refText = seconds >= 180 ? 'minute 2' : `${fmt(refT, 's')} (40 % of a ${fmt(seconds, 's')} run)`;
   const endT = s.samples.at(-1)?.t ?? seconds;
+  const win = `floor of ±${fmt(halfWindow, 's')}`;
   for (const [key, label, unit, scale] of [
     ['rss', 'RSS', 'MiB', MIB],
     ['heap', 'V8 heap used (metrics listener)', 'MiB', MIB],
     ['fds', 'open file descriptors (/proc/<pid>/fd)', '', 1],
   ] as const) {
-    const ref = around(s.samples, refT, key);
-    const end = around(s.samples, endT, key);
+    const ref = floorOf(s.samples, refT - halfWindow, refT + halfWindow, key);
+    const end = floorOf(s.samples, endT - 2 * halfWindow, endT, key);
     const digits = unit === '' ? 0 : 1;
     const values = s.samples.map((x) => x[key] / scale);
     rows.check(
       `${label} flat`,
       Number.isFinite(ref) && Number.isFinite(end) && end <= 1.2 * ref,
-      `at ${refText}: ${fmt(ref / scale, unit, digits)}; at the end: ${fmt(end / scale, unit, digits)} (${(end / ref).toFixed(2)}×); min ${fmt(Math.min(...values), unit, digits)}, max ${fmt(Math.max(...values), unit, digits)} over ${s.samples.length} samples, each the median of the 3 nearest`,
+      `at ${refText} (${win}): ${fmt(ref / scale, unit, digits)}; at the end (floor of the last ${fmt(2 * halfWindow, 's')}): ${fmt(end / scale, unit, digits)} (${(end / ref).toFixed(2)}×); all ${s.samples.length} samples (each ${fmt(everyMs / 1000, 's')}): min ${fmt(Math.min(...values), unit, digits)}, median ${fmt(median(values), unit, digits)}, max ${fmt(Math.max(...values), unit, digits)}`,
       'end ≤ 1.2× reference',
     );
   }
-  // After the load: nothing half-written, nothing stale (no build runs now).
-  await new Promise((r) => setTimeout(r, 500));
+  // After the load: as many descriptors as before it, nothing half-written, nothing stale.
+  await new Promise((r) => setTimeout(r, 1000));
+  const idleAfter = await openFds(f.process.pid);
+  rows.check(
+    'open file descriptors, idle before → after the load',
+    idleAfter <= idleFds * 1.2,
+    `${idleFds} → ${idleAfter}`,
+    'after ≤ 1.2× before',
+  );
   const left = await leftovers(f.dataDir, { quiet: true });
   const entries = await verifyEntries(f.dataDir);
   rows.check(

@@ -73,6 +73,8 @@ export class Mix {
   shed = 0;
   #inFlight = 0;
   #n = 0;
+  /** Cold builds started: picks the kind (the fixture rotates through its kinds). */
+  #coldN = 0;
   readonly #agent = new Agent({ keepAlive: true, maxSockets: 16 });
   readonly #t0 = performance.now();
   readonly #ops: { weight: number; op: Op }[];
@@ -253,7 +255,7 @@ export class Mix {
   /** A cold build: a new schematic and one of its assets, verified; `abortMs` leaves early instead. */
   async cold(t: MixTarget, abortMs?: number): Promise<void> {
     const at = performance.now() - this.#t0;
-    const spec = this.fixture.cold(this.#n++);
+    const spec = this.fixture.cold(this.#coldN++);
     const created = await send(`${t.url()}/schematics`, { method: 'POST', body: spec.yaml, keepBody: true });
     if (created.status !== 201) {
       this.#record(t, at, {
@@ -320,9 +322,9 @@ export class Mix {
   }
 
   /**
-   * Runs for `ms`: `rate` operations per second, a cold build every `coldEveryMs` and an aborted
-   * cold build every third of those; resolves when everything launched has finished. `onLoadEnd`
-   * runs when the last tick has been sent (before the drain).
+   * Runs for `ms`: `rate` operations per second, a cold build every `coldEveryMs` (every fourth
+   * of them aborted by its client after 150 ms); resolves when everything launched has finished.
+   * `onLoadEnd` runs when the last tick has been sent (before the drain).
    */
   async run(
     ms: number,
@@ -338,7 +340,8 @@ export class Mix {
       const targets = this.targets.filter((t) => t.up());
       if (targets.length === 0) return;
       const t = this.#pick(targets);
-      colds.push(this.cold(t, ++coldN % 3 === 0 ? 150 : undefined));
+      // Every fourth leaves after 150 ms: with three kinds in rotation, each kind gets aborted too.
+      colds.push(this.cold(t, ++coldN % 4 === 0 ? 150 : undefined));
     }, coldEveryMs);
     await new Promise<void>((resolve) => {
       const done = setTimeout(resolve, ms);
