@@ -19,7 +19,9 @@ runtime_pkgs=(squashfs-tools cpio xz-utils zstd kmod xorriso mtools dosfstools q
 # machine image carries 2.9 from backports), compare .auth files with efitools, read UKIs back with
 # binutils objcopy and derive PCR vectors with python3; disk-image tests check tables with
 # sgdisk/sfdisk/fdisk; the web wizard is driven in Debian's Chromium (playwright-core); the schematic
-# parser is compared with go-yaml (Go + yaml.v3 source).
+# parser is compared with go-yaml (Go + yaml.v3 source). The reliability report (`npm run
+# reliability`, its short form in `npm test`) uses docker-registry and skopeo too, and mounts small
+# tmpfs data dirs with util-linux `mount` (in every Debian; the full-disk section skips when not root).
 test_pkgs=(docker-registry skopeo qemu-system-x86 qemu-system-arm qemu-efi-aarch64 ovmf ipxe-qemu busybox-static
   apache2-utils openssl nginx-light wrk sbsigntool osslsigncode efitools binutils python3 gdisk fdisk chromium
   golang-go golang-gopkg-yaml.v3-dev)
@@ -45,8 +47,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-# npm dependencies: reinstall only when the lock file changed since the last install.
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# npm dependencies: reinstall only when the lock file changed since the last install. A symlinked
+# node_modules (a worktree sharing another checkout's) is left alone: `npm ci` would empty the
+# directory it points to, under the other checkout's feet.
+if [ -L node_modules ]; then
+  echo "setup: node_modules is a symlink ($(readlink node_modules)): not reinstalling"
+elif [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: installing npm dependencies"
   npm ci --no-audit --no-fund --loglevel=error
 fi

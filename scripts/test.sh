@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: set-up, type-check + build (tests included), lint, then every test file.
 #   npm test                 everything
-#   npm test -- --only unit  one layer (unit, contract, integration, boot, fuzz)
+#   npm test -- --only unit  one layer (unit, contract, integration, boot, fuzz, reliability)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,8 +25,9 @@ node dist/test/fixtures/prepare.js
 
 echo "== tests"
 shopt -s globstar nullglob
-if [ -n "$only" ]; then all=(dist/test/"$only"/**/*.test.js); else all=(dist/test/**/*.test.js); fi
-[ ${#all[@]} -gt 0 ] || { echo "no test files found" >&2; exit 1; }
+if [ "$only" = "reliability" ]; then all=()
+elif [ -n "$only" ]; then all=(dist/test/"$only"/**/*.test.js); else all=(dist/test/**/*.test.js); fi
+[ ${#all[@]} -gt 0 ] || [ "$only" = "reliability" ] || { echo "no test files found" >&2; exit 1; }
 # `*.serial.test.js` files measure latency (event-loop delay under hostile input): they run after
 # the others, alone, so the suite's own parallel load is not what they measure.
 files=(); serial=()
@@ -48,6 +49,13 @@ if [ ${#serial[@]} -gt 0 ]; then
     --test-reporter=tap --test-reporter-destination=.cache/last-test-serial.tap \
     "${serial[@]}" || status=$?
 fi
+# The reliability report's short form (kill -9, upstream faults, full disk, a 1-minute soak, two
+# replicas; ~5 min on 2 cores) after the test files, alone: a broken promise fails the suite.
+if [ -z "$only" ] || [ "$only" = "reliability" ]; then
+  echo "== reliability (quick)"
+  reliability=ok
+  TMPDIR="$run_tmp" node dist/reliability/main.js --quick --minutes 1 || { status=$?; reliability=FAILED; }
+fi
 leftovers=$(find "$run_tmp" -mindepth 1 -maxdepth 1 | wc -l)
 if [ "$leftovers" -gt 0 ]; then
   echo "tests left $leftovers entries in their temp dir:" >&2
@@ -58,9 +66,13 @@ rm -rf "$run_tmp"
 taps=()
 [ ${#files[@]} -gt 0 ] && taps+=(.cache/last-test.tap)
 [ ${#serial[@]} -gt 0 ] && taps+=(.cache/last-test-serial.tap)
-count() { cat "${taps[@]}" 2>/dev/null | grep -E "^# $1 " | awk '{s += $3} END {print s + 0}'; }
+count() {
+  [ ${#taps[@]} -gt 0 ] || { echo 0; return; }
+  cat "${taps[@]}" 2>/dev/null | grep -E "^# $1 " | awk '{s += $3} END {print s + 0}'
+}
 pass=$(count pass)
 fail=$(count fail)
 skip=$(count skipped)
 echo "tests: ${pass:-0} passed, ${fail:-0} failed, ${skip:-0} skipped"
+[ -n "${reliability:-}" ] && echo "reliability (quick): $reliability"
 exit $status

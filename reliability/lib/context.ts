@@ -14,6 +14,7 @@ import {
   type FactoryProcess,
   type FactoryProcessOptions,
 } from '../../bench/lib/factory-process.js';
+import { freePort } from '../../bench/lib/nginx.js';
 
 /** Options every section reads. */
 export interface RunOptions {
@@ -32,6 +33,8 @@ export interface ManagedFactory {
   readonly name: string;
   readonly dataDir: string;
   readonly logFile: string;
+  /** The metrics listener's `/metrics` URL (when asked for with `metrics: true`; same port across restarts). */
+  readonly metricsUrl?: string;
   process: FactoryProcess;
   /** Restarts on the same port and data dir after a stop or a kill; resolves when /healthz answers. */
   restart(): Promise<number>;
@@ -80,13 +83,16 @@ export class RunContext {
 
   /**
    * Starts a factory process with `config` (written as its config file; dataDir and logs under the
-   * root unless given) and registers its stop.
+   * root unless given) and registers its stop. `metrics: true` gives it a known metrics port.
    */
   async factory(
     name: string,
     config: NonNullable<ConfigInput>,
-    options: FactoryProcessOptions = {},
+    options: FactoryProcessOptions & { metrics?: boolean } = {},
   ): Promise<ManagedFactory> {
+    const metricsPort = options.metrics ? await freePort() : undefined;
+    const env: Record<string, string> =
+      metricsPort !== undefined ? { IMAGE_FACTORY__metrics__listen: `127.0.0.1:${metricsPort}` } : {};
     const dataDir = config.dataDir ?? (await this.dir(`${name}-data`));
     const full = { log: { level: 'info' as const }, ...config, dataDir };
     validateConfig(full); // a bad config fails here, naming the key, not as a silent exit
@@ -94,20 +100,18 @@ export class RunContext {
     await writeFile(configFile, JSON.stringify(full, null, 2));
     const logFile = join(this.root, `${name}-${this.#counter}.log`);
     const start = (port?: number): Promise<FactoryProcess> =>
-      startFactoryProcess(
-        {},
-        {
-          ...options,
-          ...(port !== undefined ? { port } : {}),
-          args: ['--config', configFile, ...(options.args ?? [])],
-          logFile,
-          readyTimeoutMs: options.readyTimeoutMs ?? 60_000,
-        },
-      );
+      startFactoryProcess(env, {
+        ...options,
+        ...(port !== undefined ? { port } : {}),
+        args: ['--config', configFile, ...(options.args ?? [])],
+        logFile,
+        readyTimeoutMs: options.readyTimeoutMs ?? 60_000,
+      });
     const managed: ManagedFactory = {
       name,
       dataDir,
       logFile,
+      ...(metricsPort !== undefined ? { metricsUrl: `http://127.0.0.1:${metricsPort}/metrics` } : {}),
       process: await start(),
       async restart() {
         const t0 = performance.now();

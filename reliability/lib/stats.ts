@@ -25,15 +25,21 @@ export async function openFds(pid: number): Promise<number> {
   return (await readdir(`/proc/${pid}/fd`).catch(() => [] as string[])).length;
 }
 
-/** `nodejs_heap_size_used_bytes` from a Prometheus text endpoint (NaN when unavailable). */
-export async function heapUsedBytes(metricsUrl: string): Promise<number> {
+/**
+ * `nodejs_heap_size_used_bytes` (V8 heap) and `nodejs_external_memory_bytes` (memory V8 objects
+ * hold outside the heap: Buffers) from a Prometheus text endpoint (NaN when unavailable).
+ */
+export async function heapBytes(metricsUrl: string): Promise<{ heap: number; external: number }> {
   try {
     const res = await fetch(metricsUrl, { signal: AbortSignal.timeout(5000) });
     const body = await res.text();
-    const m = /^nodejs_heap_size_used_bytes(?:\{[^}]*\})? ([0-9.e+]+)$/m.exec(body);
-    return m?.[1] ? Number(m[1]) : Number.NaN;
+    const read = (name: string): number => {
+      const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+]+)$`, 'm').exec(body);
+      return m?.[1] ? Number(m[1]) : Number.NaN;
+    };
+    return { heap: read('nodejs_heap_size_used_bytes'), external: read('nodejs_external_memory_bytes') };
   } catch {
-    return Number.NaN;
+    return { heap: Number.NaN, external: Number.NaN };
   }
 }
 
@@ -43,5 +49,22 @@ export interface ProcessSample {
   readonly t: number;
   readonly rss: number;
   readonly heap: number;
+  readonly external: number;
   readonly fds: number;
+}
+
+/** The sum over every label set of metric `name` from a Prometheus text endpoint (NaN when unavailable). */
+export async function metricTotal(metricsUrl: string, name: string): Promise<number> {
+  try {
+    const res = await fetch(metricsUrl, { signal: AbortSignal.timeout(5000) });
+    const body = await res.text();
+    let sum = 0;
+    for (const line of body.split('\n')) {
+      const m = /^([a-z_:][a-z0-9_:]*)(?:\{[^}]*\})? ([0-9.e+-]+)$/i.exec(line);
+      if (m?.[1] === name) sum += Number(m[2]);
+    }
+    return sum;
+  } catch {
+    return Number.NaN;
+  }
 }
