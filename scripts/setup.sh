@@ -47,6 +47,27 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
+# osslsigncode < 2.6 (bookworm's 2.5) rejects every PE signature, ours and sbsign's alike: take
+# bookworm-backports' build, through a source list given to apt for this call only (the machine's
+# own sources stay as they are).
+if [ "$mode" = "--test" ]; then
+  ossl=$(osslsigncode --version 2>/dev/null | head -n1 | sed -n 's/^osslsigncode \([0-9][0-9.]*\).*/\1/p')
+  if [ -z "$ossl" ] || ! printf '2.6\n%s\n' "$ossl" | sort -V -C; then
+    if [ "$(id -u)" -eq 0 ] && grep -qs 'VERSION_CODENAME=bookworm' /etc/os-release; then
+      echo "setup: osslsigncode ${ossl:-missing} is older than 2.6: installing it from bookworm-backports"
+      bp=$(mktemp)
+      echo 'deb http://deb.debian.org/debian bookworm-backports main' >"$bp"
+      apt-get -q -o Dir::Etc::sourcelist="$bp" -o APT::Get::List-Cleanup=0 update >/dev/null
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+        -o Dir::Etc::sourcelist="$bp" -t bookworm-backports osslsigncode >/dev/null
+      rm -f "$bp"
+    else
+      echo "setup: osslsigncode ${ossl:-missing} is older than 2.6 (Secure Boot tests need >= 2.6; Debian bookworm-backports has 2.9)" >&2
+      exit 1
+    fi
+  fi
+fi
+
 # npm dependencies: reinstall only when the lock file changed since the last install. A symlinked
 # node_modules (a worktree sharing another checkout's) is left alone: `npm ci` would empty the
 # directory it points to, under the other checkout's feet.
