@@ -14,8 +14,7 @@
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildInitramfsAsset } from '../src/assets/kinds/initramfs.js';
-import { emitManifest } from '../src/builders/extensions/manifest-yaml.js';
-import { schematicExtensionManifest } from '../src/builders/extensions/schematic-extension.js';
+import { schematicExtensionManifestYaml } from '../src/builders/extensions/schematic-extension.js';
 import { detectFileKind } from '../src/builders/formats/magic.js';
 import { externalUrlOf } from '../src/config/load.js';
 import { deriveQuirks } from '../src/profile/quirks.js';
@@ -76,15 +75,13 @@ try {
         extensions: images.map((img) => ({ layers: img.layers.map((l) => l.path) })),
         schematic: {
           id: loaded.id,
-          manifestYaml: emitManifest(
-            schematicExtensionManifest({
-              id: loaded.id,
-              naming: virtual.naming,
-              externalURL: virtual.externalURL,
-              talosVersion: version,
-              schematicYaml: loaded.canonical,
-            }),
-          ),
+          manifestYaml: schematicExtensionManifestYaml({
+            id: loaded.id,
+            naming: virtual.naming,
+            externalURL: virtual.externalURL,
+            talosVersion: version,
+            schematicYaml: loaded.canonical,
+          }),
         },
         zstd: quirks.useZstdCompression,
         usrLib: quirks.usrMerge,

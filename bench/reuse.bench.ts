@@ -20,9 +20,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CachedIntermediateStore } from '../src/assets/intermediate-store.js';
-import { emitManifest } from '../src/builders/extensions/manifest-yaml.js';
 import {
-  schematicExtensionManifest,
+  schematicExtensionManifestYaml,
   writeSchematicExtensionDir,
 } from '../src/builders/extensions/schematic-extension.js';
 import { detectFileKind } from '../src/builders/formats/magic.js';
@@ -102,15 +101,13 @@ for (const version of PARTS.has('reuse') ? VERSIONS : []) {
           extensions: names.map((name) => ({ layers: images.get(name) ?? [] })),
           schematic: {
             id: loaded.id,
-            manifestYaml: emitManifest(
-              schematicExtensionManifest({
-                id: loaded.id,
-                naming: virtual.naming,
-                externalURL: virtual.externalURL,
-                talosVersion: version,
-                schematicYaml: loaded.canonical,
-              }),
-            ),
+            manifestYaml: schematicExtensionManifestYaml({
+              id: loaded.id,
+              naming: virtual.naming,
+              externalURL: virtual.externalURL,
+              talosVersion: version,
+              schematicYaml: loaded.canonical,
+            }),
           },
           zstd: quirks.useZstdCompression,
           usrLib: quirks.usrMerge,

@@ -23,6 +23,7 @@ import { publishFixtures } from '../fixtures/publish.js';
 import { bootKernel, bootPxe, PXE_GUEST_HOST } from '../helpers/qemu.js';
 import { parseReport, type BootReport } from '../helpers/report.js';
 import { createLimiter } from '../fixtures/limit.js';
+import { freePort } from '../helpers/free-port.js';
 
 const BOOT_TIMEOUT_MS = 90_000;
 const CMDLINE_BASE = 'console=ttyS0 panic=-1 talos.platform=metal';
@@ -593,18 +594,6 @@ function checkAppendixReport(
     );
     assert.ok(r.loadedModules.includes('fat'));
   }
-}
-
-/** A free TCP port on 127.0.0.1. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** Polls `check` until it returns true or `ms` pass. */

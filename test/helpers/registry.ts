@@ -5,11 +5,11 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startTokenIssuer, type TokenIssuer, type TokenPolicy } from './token-issuer.js';
+import { freePort } from './free-port.js';
 
 const run = promisify(execFile);
 
@@ -41,18 +41,7 @@ export interface RunningRegistry {
   stop(): Promise<void>;
 }
 
-/** A TCP port that was free a moment ago (the registry binds it right after). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+export { freePort };
 
 async function waitReady(
   url: string,

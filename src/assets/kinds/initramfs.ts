@@ -8,9 +8,8 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { emitManifest } from '../../builders/extensions/manifest-yaml.js';
 import {
-  schematicExtensionManifest,
+  schematicExtensionManifestYaml,
   writeSchematicExtensionDir,
   type SchematicExtensionOptions,
 } from '../../builders/extensions/schematic-extension.js';
@@ -91,7 +90,7 @@ export async function buildInitramfsAsset(o: InitramfsAssetInput): Promise<strin
     },
   }));
   const virtual = virtualOptions(o);
-  const manifest = emitManifest(schematicExtensionManifest(virtual));
+  const manifest = schematicExtensionManifestYaml(virtual);
   extensions.push({
     name: o.virtual.naming,
     identity: {

@@ -79,10 +79,15 @@ export function schematicExtensionManifest(o: SchematicExtensionOptions): Extens
   return manifest;
 }
 
+/** The virtual extension's `manifest.yaml` text (what the initramfs and the bundles carry). */
+export function schematicExtensionManifestYaml(o: SchematicExtensionOptions): string {
+  return emitManifest(schematicExtensionManifest(o));
+}
+
 /** The tar archive upstream builds, byte for byte (Go archive/tar, USTAR). */
 export function schematicExtensionTar(o: SchematicExtensionOptions): Buffer {
   const naming = o.naming ?? 'schematic';
-  const manifest = Buffer.from(emitManifest(schematicExtensionManifest(o)), 'utf8');
+  const manifest = Buffer.from(schematicExtensionManifestYaml(o), 'utf8');
   const dirs = [
     'rootfs/',
     'rootfs/usr/',
@@ -103,7 +108,7 @@ export async function writeSchematicExtensionDir(o: SchematicExtensionOptions, d
   const naming = o.naming ?? 'schematic';
   const leaf = join(dir, 'rootfs/usr/local/share', naming);
   await mkdir(leaf, { recursive: true });
-  await writeFile(join(dir, 'manifest.yaml'), emitManifest(schematicExtensionManifest(o)));
+  await writeFile(join(dir, 'manifest.yaml'), schematicExtensionManifestYaml(o));
   await chmod(join(dir, 'manifest.yaml'), 0o644);
   const file = join(leaf, o.id);
   await writeFile(file, '');
