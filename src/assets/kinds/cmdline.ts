@@ -6,7 +6,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildCmdline } from '../../profile/cmdline.js';
+import { cmdlineFor } from '../kind-cmdline.js';
 import type { AssetKindModule } from '../asset-kind.js';
 import { requireSecureBoot } from '../secure-boot.js';
 
@@ -16,16 +16,7 @@ export const cmdlineKind: AssetKindModule = {
   salt: 'cmdline-1',
   plan(ctx) {
     if (ctx.request.secureBoot) requireSecureBoot(ctx.settings);
-    const c = ctx.schematic.schematic.customization;
-    const text = buildCmdline({
-      platform: ctx.request.platform,
-      arch: ctx.request.arch,
-      version: ctx.talos,
-      kind: ctx.request.kind,
-      secureBoot: ctx.request.secureBoot,
-      meta: c.meta ?? [],
-      extraArgs: c.extraKernelArgs ?? [],
-    });
+    const text = cmdlineFor(ctx, ctx.request.kind);
     return Promise.resolve({
       // Keyed by the text itself: identical cmdlines share one entry whatever produced them.
       key: { text },

@@ -15,7 +15,7 @@ import type { CachedAsset } from '../../cache/asset-cache.js';
 import { materializeAsset } from '../../cache/materialize.js';
 import { FactoryError } from '../../errors.js';
 import type { AssetRequest } from '../../profile/asset-request.js';
-import { buildCmdline } from '../../profile/cmdline.js';
+import { cmdlineFor } from '../kind-cmdline.js';
 import {
   overlayGetOptions,
   overlayInstall,
@@ -61,17 +61,7 @@ export const imageKind: AssetKindModule = {
         `error enhancing profile from schematic: diskImage.sectorSize ${sectorSize} is not supported (512 or 4096)`,
       );
     }
-    const cmdlineWith = (overlayArgs: readonly string[]) =>
-      buildCmdline({
-        platform: r.platform,
-        arch: r.arch,
-        version: ctx.talos,
-        kind: 'image',
-        secureBoot: r.secureBoot,
-        meta: c.meta ?? [],
-        extraArgs: c.extraKernelArgs ?? [],
-        overlayArgs,
-      });
+    const cmdlineWith = (overlayArgs: readonly string[]) => cmdlineFor(ctx, 'image', overlayArgs);
     // With an overlay, its installer's `get-options` adds kernel args, so the cmdline (and any
     // UKI, built inline then) is known only at build time; the pinned overlay stands for it here.
     const cmdline = cmdlineWith([]);

@@ -16,7 +16,7 @@ import type { CachedAsset } from '../../cache/asset-cache.js';
 import { materializeAsset } from '../../cache/materialize.js';
 import { FactoryError } from '../../errors.js';
 import type { AssetRequest } from '../../profile/asset-request.js';
-import { buildCmdline } from '../../profile/cmdline.js';
+import { cmdlineFor } from '../kind-cmdline.js';
 import { isoVariant } from '../../profile/iso-variant.js';
 import type { AssetKindModule, BuildContext } from '../asset-kind.js';
 import { enrollmentAuthFiles, enrollMode } from '../enrollment.js';
@@ -39,15 +39,7 @@ export const isoKind: AssetKindModule = {
     const c = s.customization;
     const variant = isoVariant({ quirks, arch: r.arch, secureBoot: r.secureBoot, bootloader: c.bootloader });
     const signing = r.secureBoot ? requireSecureBoot(ctx.settings) : undefined;
-    const cmdline = buildCmdline({
-      platform: r.platform,
-      arch: r.arch,
-      version: ctx.talos,
-      kind: 'iso',
-      secureBoot: r.secureBoot,
-      meta: c.meta ?? [],
-      extraArgs: c.extraKernelArgs ?? [],
-    });
+    const cmdline = cmdlineFor(ctx, 'iso');
     const label = isoVolumeLabel(ctx.version);
     const volume = quirks.supportsISOLabel ? { id: isoVolumeId(label), setId: label } : undefined;
     const resetEntry = quirks.supportsResetGrubOption;

@@ -10,7 +10,7 @@ import type { UkiMedium } from '../../builders/uki/sections.js';
 import { BUILD_EPOCH } from '../../builders/reproducible.js';
 import { materializeAsset } from '../../cache/materialize.js';
 import { FactoryError } from '../../errors.js';
-import { buildCmdline } from '../../profile/cmdline.js';
+import { cmdlineFor } from '../kind-cmdline.js';
 import type { AssetKindModule, PlanContext } from '../asset-kind.js';
 import { requireSecureBoot } from '../secure-boot.js';
 
@@ -28,16 +28,7 @@ export const ukiKind: AssetKindModule = {
     }
     const secureBoot = r.secureBoot ? requireSecureBoot(ctx.settings) : undefined;
     const medium: UkiMedium = r.purpose ?? 'uki';
-    const c = ctx.schematic.schematic.customization;
-    const cmdline = buildCmdline({
-      platform: r.platform,
-      arch: r.arch,
-      version: ctx.talos,
-      kind: medium,
-      secureBoot: r.secureBoot,
-      meta: c.meta ?? [],
-      extraArgs: c.extraKernelArgs ?? [],
-    });
+    const cmdline = cmdlineFor(ctx, medium);
     const same = { arch: r.arch, platform: 'metal', secureBoot: false } as const;
     return {
       key: {
