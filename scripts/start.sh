@@ -25,4 +25,6 @@ if [ "$configured" = false ]; then
   # GRUB's arm64-efi modules, fetched by the demo beside the release (<data-dir>/demo-grub).
   export IMAGE_FACTORY__build__grubDirs__arm64Efi="$(dirname "$demo")/demo-grub/arm64-efi"
 fi
-exec node dist/src/cli/main.js serve "$@"
+# V8 heap sizing is fixed when node starts (runtime.semiSpaceMiB; why: src/cli/node-flags.ts).
+read -r -a node_flags <<< "$(node dist/src/cli/main.js node-flags "$@")"
+exec node "${node_flags[@]}" dist/src/cli/main.js serve "$@"

@@ -3,6 +3,8 @@ import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { nodeFlagsFor } from '../../src/cli/node-flags.js';
+import { validateConfig } from '../../src/config/load.js';
 import { freePort } from './nginx.js';
 import { stopChild, waitForHttp } from './child.js';
 
@@ -52,6 +54,8 @@ export async function startFactoryProcess(
   const proc = spawn(
     process.execPath,
     [
+      // As scripts/start.sh starts it: V8's young generation pinned (no config here sets runtime.*).
+      ...nodeFlagsFor(validateConfig({})),
       ...(options.nodeArgs ?? []),
       factoryMain(),
       'serve',

@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 /** Command-line entry point: `image-factory [serve|build|import|demo|version] [flags]`. */
 import { parseArgs } from 'node:util';
-import type { ConfigFlags } from '../config/load.js';
+import { loadConfig, type ConfigFlags } from '../config/load.js';
 import { FactoryError } from '../errors.js';
 import { factoryVersion } from '../version.js';
 import { build } from './build.js';
 import { demo, parseArches } from './demo.js';
 import { importBundle } from './import.js';
+import { nodeFlagsFor } from './node-flags.js';
 import { serve } from './serve.js';
 
 const USAGE = `usage: image-factory <command> [flags]
@@ -19,6 +20,8 @@ commands:
   demo [--arches amd64,arm64] [--force] [--quiet] [--cache DIR]
                                  build the demo release (Talos-like, from Debian packages) into
                                  <data-dir>/demo-release and print that directory
+  node-flags                     print the node flags serve wants (V8 heap sizing: runtime.*), for
+                                 \`node $(image-factory node-flags) dist/src/cli/main.js serve\`
   version                        print the version
 
 common flags (each also settable by environment variable):
@@ -69,6 +72,11 @@ async function main(argv: string[]): Promise<number> {
     case 'version':
       process.stdout.write(`image-factory ${factoryVersion()}\n`);
       return 0;
+    case 'node-flags': {
+      const { values } = parseArgs({ args: rest, options: COMMON, strict: true });
+      process.stdout.write(`${nodeFlagsFor(loadConfig(flagsOf(values))).join(' ')}\n`);
+      return 0;
+    }
     case 'serve': {
       const { values } = parseArgs({ args: rest, options: COMMON, strict: true });
       await serve(flagsOf(values));

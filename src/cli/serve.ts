@@ -1,6 +1,7 @@
 /** `image-factory serve`: load config, build the factory, listen until SIGINT/SIGTERM. */
 import { loadConfig, type ConfigFlags } from '../config/load.js';
 import { createFactory } from '../factory.js';
+import { missingNodeFlags } from './node-flags.js';
 
 /** Runs the service; resolves when it has shut down. */
 export async function serve(flags: ConfigFlags): Promise<void> {
@@ -8,6 +9,8 @@ export async function serve(flags: ConfigFlags): Promise<void> {
   const factory = await createFactory(config);
   const { url } = await factory.listen();
   factory.app.log.info({ url, dataDir: config.dataDir }, `image-factory listening on ${url}`);
+  const missing = missingNodeFlags(config);
+  if (missing) factory.app.log.warn({ execArgv: process.execArgv }, missing);
   await new Promise<void>((resolveStop) => {
     let stopping = false;
     const stop = (signal: string) => {

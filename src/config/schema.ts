@@ -240,6 +240,16 @@ export const configSchema = z
         generate: z.boolean().default(false),
       })
       .optional(),
+    /** The Node.js process itself: settings only its launcher can apply (`image-factory node-flags`). */
+    runtime: z
+      .strictObject({
+        /**
+         * V8 semi-space size in MiB, pinned at start (min = max); 0 leaves V8 to resize the young
+         * generation with the allocation rate, which moves RSS by up to ~30 MiB (see node-flags.ts).
+         */
+        semiSpaceMiB: z.number().int().min(0).max(256).default(16),
+      })
+      .prefault({}),
     metrics: z
       .strictObject({
         /** Prometheus `/metrics` listener, apart from the API; empty disables metrics. */
