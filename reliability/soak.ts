@@ -103,12 +103,14 @@ function sampler(f: ManagedFactory, everyMs: number): { samples: ProcessSample[]
   const t0 = performance.now();
   const take = async (): Promise<void> => {
     const pid = f.process.pid;
-    const [rss, fds, { heap, external }] = await Promise.all([
+    const [rss, fds, { heap, external, young }] = await Promise.all([
       rssBytes(pid),
       openFds(pid),
-      f.metricsUrl ? heapBytes(f.metricsUrl) : Promise.resolve({ heap: Number.NaN, external: Number.NaN }),
+      f.metricsUrl
+        ? heapBytes(f.metricsUrl)
+        : Promise.resolve({ heap: Number.NaN, external: Number.NaN, young: Number.NaN }),
     ]);
-    samples.push({ t: (performance.now() - t0) / 1000, rss, heap, external, fds });
+    samples.push({ t: (performance.now() - t0) / 1000, rss, heap, external, young, fds });
   };
   void take();
   const timer = setInterval(() => void take(), everyMs);
@@ -124,7 +126,7 @@ function floorOf(
   samples: readonly ProcessSample[],
   from: number,
   to: number,
-  key: 'rss' | 'heap' | 'external' | 'fds',
+  key: 'rss' | 'heap' | 'external' | 'young' | 'fds',
 ): number {
   const xs = samples.filter((x) => x.t >= from && x.t <= to).map((x) => x[key]);
   return xs.length === 0 ? Number.NaN : Math.min(...xs);
@@ -199,14 +201,16 @@ export async function runSoak(ctx: RunContext, fx: FixtureManifest): Promise<Row
     ['heap', 'V8 heap used (metrics listener)', 'MiB', MIB],
     ['fds', 'open file descriptors (/proc/<pid>/fd)', '', 1],
     ['external', 'external memory (Buffers; metrics listener)', 'MiB', MIB],
+    ['young', 'V8 young generation, committed (runtime.semiSpaceMiB pins it)', 'MiB', MIB],
   ] as const) {
     const ref = floorOf(s.samples, refT - halfWindow, refT + halfWindow, key);
     const end = floorOf(s.samples, endT - 2 * halfWindow, endT, key);
     const digits = unit === '' ? 0 : 1;
     const values = s.samples.map((x) => x[key] / scale);
     const figure = `at ${refText} (${win}): ${fmt(ref / scale, unit, digits)}; at the end (floor of the last ${fmt(2 * halfWindow, 's')}): ${fmt(end / scale, unit, digits)} (${(end / ref).toFixed(2)}×); all ${s.samples.length} samples (each ${fmt(everyMs / 1000, 's')}): min ${fmt(Math.min(...values), unit, digits)}, median ${fmt(median(values), unit, digits)}, max ${fmt(Math.max(...values), unit, digits)}`;
-    // External memory is a figure (where RSS beyond the heap goes), not one of the promises.
-    if (key === 'external') rows.info(label, figure);
+    // External memory and the young generation are figures (where RSS beyond the heap in use
+    // goes), not promises.
+    if (key === 'external' || key === 'young') rows.info(label, figure);
     else
       rows.check(
         `${label} flat`,

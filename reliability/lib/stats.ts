@@ -25,21 +25,32 @@ export async function openFds(pid: number): Promise<number> {
   return (await readdir(`/proc/${pid}/fd`).catch(() => [] as string[])).length;
 }
 
-/**
- * `nodejs_heap_size_used_bytes` (V8 heap) and `nodejs_external_memory_bytes` (memory V8 objects
- * hold outside the heap: Buffers) from a Prometheus text endpoint (NaN when unavailable).
- */
-export async function heapBytes(metricsUrl: string): Promise<{ heap: number; external: number }> {
+/** V8 figures of one sample (NaN when unavailable). */
+export interface HeapFigures {
+  /** `nodejs_heap_size_used_bytes`: the V8 heap in use. */
+  heap: number;
+  /** `nodejs_external_memory_bytes`: what V8 objects hold outside the heap (Buffers). */
+  external: number;
+  /** The young generation's committed size (`nodejs_heap_space_size_total_bytes{space="new"}`). */
+  young: number;
+}
+
+/** {@link HeapFigures} from a Prometheus text endpoint. */
+export async function heapBytes(metricsUrl: string): Promise<HeapFigures> {
   try {
     const res = await fetch(metricsUrl, { signal: AbortSignal.timeout(5000) });
     const body = await res.text();
-    const read = (name: string): number => {
-      const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+]+)$`, 'm').exec(body);
+    const read = (name: string, labels = '(?:\\{[^}]*\\})?'): number => {
+      const m = new RegExp(`^${name}${labels} ([0-9.e+]+)$`, 'm').exec(body);
       return m?.[1] ? Number(m[1]) : Number.NaN;
     };
-    return { heap: read('nodejs_heap_size_used_bytes'), external: read('nodejs_external_memory_bytes') };
+    return {
+      heap: read('nodejs_heap_size_used_bytes'),
+      external: read('nodejs_external_memory_bytes'),
+      young: read('nodejs_heap_space_size_total_bytes', '\\{space="new"\\}'),
+    };
   } catch {
-    return { heap: Number.NaN, external: Number.NaN };
+    return { heap: Number.NaN, external: Number.NaN, young: Number.NaN };
   }
 }
 
@@ -50,6 +61,7 @@ export interface ProcessSample {
   readonly rss: number;
   readonly heap: number;
   readonly external: number;
+  readonly young: number;
   readonly fds: number;
 }
 
