@@ -14,7 +14,15 @@ import { leftovers, verifyEntries } from './lib/data-dir.js';
 import { createSchematic, send, text, wholeAndVerified } from './lib/http.js';
 import { Mix, type KnownAsset, type MixFixture, type OpResult } from './lib/mix.js';
 import { fmt, Rows, tally } from './lib/report.js';
-import { heapBytes, median, openFds, percentile, rssBytes, type ProcessSample } from './lib/stats.js';
+import {
+  heapBytes,
+  median,
+  NO_HEAP_FIGURES,
+  openFds,
+  percentile,
+  rssBytes,
+  type ProcessSample,
+} from './lib/stats.js';
 
 const MIB = 1024 * 1024;
 /** Operations per second of the mix, and how often a cold build starts. */
@@ -106,9 +114,7 @@ function sampler(f: ManagedFactory, everyMs: number): { samples: ProcessSample[]
     const [rss, fds, { heap, external, young }] = await Promise.all([
       rssBytes(pid),
       openFds(pid),
-      f.metricsUrl
-        ? heapBytes(f.metricsUrl)
-        : Promise.resolve({ heap: Number.NaN, external: Number.NaN, young: Number.NaN }),
+      f.metricsUrl ? heapBytes(f.metricsUrl) : NO_HEAP_FIGURES,
     ]);
     samples.push({ t: (performance.now() - t0) / 1000, rss, heap, external, young, fds });
   };
@@ -126,7 +132,7 @@ function floorOf(
   samples: readonly ProcessSample[],
   from: number,
   to: number,
-  key: 'rss' | 'heap' | 'external' | 'young' | 'fds',
+  key: Exclude<keyof ProcessSample, 't'>,
 ): number {
   const xs = samples.filter((x) => x.t >= from && x.t <= to).map((x) => x[key]);
   return xs.length === 0 ? Number.NaN : Math.min(...xs);

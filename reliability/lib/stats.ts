@@ -35,6 +35,13 @@ export interface HeapFigures {
   young: number;
 }
 
+/** What a sample holds when there is no metrics listener to ask. */
+export const NO_HEAP_FIGURES: Readonly<HeapFigures> = {
+  heap: Number.NaN,
+  external: Number.NaN,
+  young: Number.NaN,
+};
+
 /** {@link HeapFigures} from a Prometheus text endpoint. */
 export async function heapBytes(metricsUrl: string): Promise<HeapFigures> {
   try {
@@ -50,7 +57,7 @@ export async function heapBytes(metricsUrl: string): Promise<HeapFigures> {
       young: read('nodejs_heap_space_size_total_bytes', '\\{space="new"\\}'),
     };
   } catch {
-    return { heap: Number.NaN, external: Number.NaN, young: Number.NaN };
+    return { ...NO_HEAP_FIGURES };
   }
 }
 
